@@ -1,0 +1,37 @@
+/**
+ * Reconnect backoff: exponential with full jitter, as plain data. The sleep is ours rather
+ * than a library's because shutdown must be able to cut it short (an AbortSignal).
+ */
+export interface BackoffPolicy {
+  initialMs: number;
+  maxMs: number;
+  factor: number;
+}
+
+export const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 15_000, factor: 2 };
+
+/** Delay before attempt `attempt` (1-based): a random point in [cap/2, cap]. */
+export function backoffDelay(
+  policy: BackoffPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
+  const cap = Math.min(policy.maxMs, policy.initialMs * policy.factor ** Math.max(0, attempt - 1));
+  return Math.round(cap / 2 + (random() * cap) / 2);
+}
+
+/** Resolves after `ms`, or at once when the signal aborts. Never rejects. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * Events the replicator reports about its work. The app turns them into metrics; tests
+ * count them. Keeping prom-client out of the replicator keeps the copy step testable.
+ */
+import type { PublishFailureReason } from "../errors";
+import type { SideName } from "./status";
+
+export type SkipReason = "limited";
+export type PassReason = "passed" | "update_flag" | "not_json" | "no_key";
+
+export interface ReplicationObserver {
+  received(worker: number, bytes: number, sequence: number, redelivered: boolean): void;
+  /** Target acknowledged; `latencyMs` is now minus the source timestamp. */
+  copied(worker: number, bytes: number, latencyMs: number, processingMs: number): void;
+  /** Acknowledged on the source without copying (sampling limiter). */
+  skipped(worker: number): void;
+  /** The limiter let a message through, and why. */
+  passed(worker: number, reason: PassReason): void;
+  /** A message went to the target again although the target already had it. */
+  duplicate(worker: number): void;
+  publishFailed(worker: number, reason: PublishFailureReason): void;
+  connection(worker: number, side: SideName, event: "up" | "down" | "error"): void;
+  stalled(isStalled: boolean): void;
+}
+
+/** An observer that ignores everything, for callers that do not need events. */
+export const nullObserver: ReplicationObserver = {
+  received: () => undefined,
+  copied: () => undefined,
+  skipped: () => undefined,
+  passed: () => undefined,
+  duplicate: () => undefined,
+  publishFailed: () => undefined,
+  connection: () => undefined,
+  stalled: () => undefined,
+};

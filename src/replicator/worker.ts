@@ -1,0 +1,193 @@
+/**
+ * One worker of a topic: its own source and target sessions (client id `<name>_<n>` on
+ * both clusters) and the only reconnect loop there is. A session is never repaired: on any
+ * loss or failure the worker halts its pipeline, lets in-flight publishes settle so the
+ * successful prefix gets acknowledged, closes both sessions (durables keep their position)
+ * and builds new ones with backoff, forever, until it is stopped.
+ */
+import { errorText } from "../errors";
+import type { Logger } from "../logging/logger";
+import { RECONNECT_BACKOFF, backoffDelay, sleep } from "./backoff";
+import type { ReplicationObserver } from "./observer";
+import { Pipeline } from "./pipeline";
+import type { Sampler } from "./pipeline";
+import type { ConnectionState, SideName, WorkerStatus } from "./status";
+import type {
+  Connector,
+  SessionLike,
+  SourceSession,
+  SubscribeOptions,
+  TargetSession,
+} from "./transport";
+
+export interface WorkerOptions {
+  id: number;
+  clientId: string;
+  ordered: boolean;
+  subscription: SubscribeOptions;
+  targetSubject: string;
+  connector: Connector;
+  observer: ReplicationObserver;
+  sampler?: Sampler;
+  log: Logger;
+  copiedUnacked: Set<number>;
+  isStalled(): boolean;
+  onRejected(sequence: number, reason: string): void;
+  /** Bound on waiting for in-flight publishes when a session ends. */
+  settleTimeoutMs: number;
+  now(): number;
+}
+
+/** A session that stayed up this long resets the backoff. */
+const STABLE_SESSION_MS = 30_000;
+
+export class Worker {
+  private source: ConnectionState;
+  private target: ConnectionState;
+  private subscribed = false;
+  private pipeline?: Pipeline;
+
+  constructor(private readonly o: WorkerOptions) {
+    const now = o.now();
+    this.source = { kind: "connecting", since: now, attempt: 0 };
+    this.target = { kind: "connecting", since: now, attempt: 0 };
+  }
+
+  status(): WorkerStatus {
+    return {
+      worker: this.o.id,
+      clientId: this.o.clientId,
+      source: this.source,
+      target: this.target,
+      subscribed: this.subscribed,
+    };
+  }
+
+  inflight(): { count: number; oldestStartedMs?: number } {
+    const p = this.pipeline;
+    if (!p) return { count: 0 };
+    return { count: p.size, oldestStartedMs: p.oldestStartedMs() };
+  }
+
+  /** Runs until `signal` aborts, then settles in-flight work (bounded) and closes. */
+  async run(signal: AbortSignal, shutdownTimeoutMs: number): Promise<void> {
+    let resets = 0;
+    while (!signal.aborted) {
+      const source = await this.connect("source", signal);
+      if (!source) break;
+      const target = await this.connect("target", signal);
+      if (!target) {
+        await source.close();
+        break;
+      }
+      const startedAt = this.o.now();
+      const why = await this.replicate(source, target, signal, shutdownTimeoutMs);
+      this.markDown("source", why);
+      this.markDown("target", why);
+      if (signal.aborted) break;
+      resets = this.o.now() - startedAt > STABLE_SESSION_MS ? 1 : resets + 1;
+      const delay = backoffDelay(RECONNECT_BACKOFF, resets);
+      this.o.log.warn("session reset", { reason: why, retryInMs: delay });
+      await sleep(delay, signal);
+    }
+    const now = this.o.now();
+    this.source = { kind: "closed", since: now };
+    this.target = { kind: "closed", since: now };
+  }
+
+  /** One pair of sessions, from subscribe until something ends it. Returns why it ended. */
+  private async replicate(
+    source: SourceSession,
+    target: TargetSession,
+    signal: AbortSignal,
+    shutdownTimeoutMs: number,
+  ): Promise<string> {
+    let failed!: (why: string) => void;
+    const failure = new Promise<string>((resolve) => (failed = resolve));
+    const pipeline = new Pipeline({
+      worker: this.o.id,
+      ordered: this.o.ordered,
+      subject: this.o.targetSubject,
+      target,
+      sampler: this.o.sampler,
+      observer: this.o.observer,
+      copiedUnacked: this.o.copiedUnacked,
+      isStalled: this.o.isStalled,
+      onFailure: (err) => failed(`publish failed (${err.reason}): ${err.message}`),
+      onRejected: this.o.onRejected,
+      now: this.o.now,
+    });
+    this.pipeline = pipeline;
+    const stopped = new Promise<string>((resolve) => {
+      if (signal.aborted) resolve("stopping");
+      signal.addEventListener("abort", () => resolve("stopping"), { once: true });
+    });
+    try {
+      await source.subscribe(this.o.subscription, (msg) => pipeline.accept(msg));
+      this.subscribed = true;
+      this.o.log.info("subscribed", {
+        channel: this.o.subscription.subject,
+        durable: this.o.subscription.durableName,
+        queueGroup: this.o.subscription.queueGroup,
+      });
+    } catch (err) {
+      failed(errorText(err));
+    }
+    const why = await Promise.race([
+      source.ended.then((end) => `source session ended (${end.reason}${end.error ? `: ${end.error}` : ""})`),
+      target.ended.then((end) => `target session ended (${end.reason}${end.error ? `: ${end.error}` : ""})`),
+      failure,
+      stopped,
+    ]);
+    this.subscribed = false;
+    pipeline.halt();
+    await pipeline.drained(signal.aborted ? shutdownTimeoutMs : this.o.settleTimeoutMs);
+    pipeline.abandon();
+    await Promise.all([source.close(), target.close()]);
+    return why;
+  }
+
+  /** Opens one side, retrying with backoff until it works or the worker is stopped. */
+  private async connect(side: "source", signal: AbortSignal): Promise<SourceSession | undefined>;
+  private async connect(side: "target", signal: AbortSignal): Promise<TargetSession | undefined>;
+  private async connect(
+    side: SideName,
+    signal: AbortSignal,
+  ): Promise<SourceSession | TargetSession | undefined> {
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      try {
+        const session: SessionLike & (SourceSession | TargetSession) =
+          await this.o.connector.open(side, this.o.id);
+        if (signal.aborted) {
+          await session.close();
+          return undefined;
+        }
+        this.setState(side, { kind: "up", since: this.o.now() });
+        this.o.observer.connection(this.o.id, side, "up");
+        this.o.log.info("connected", { side, attempt });
+        return session;
+      } catch (err) {
+        const delay = backoffDelay(RECONNECT_BACKOFF, attempt);
+        const lastError = errorText(err);
+        const prev = side === "source" ? this.source : this.target;
+        const since = prev.kind === "up" || prev.kind === "closed" ? this.o.now() : prev.since;
+        const kind = prev.kind === "connecting" ? "connecting" : "reconnecting";
+        this.setState(side, { kind, since, attempt, lastError });
+        this.o.observer.connection(this.o.id, side, "error");
+        this.o.log.warn("connect failed", { side, attempt, error: lastError, retryInMs: delay });
+        await sleep(delay, signal);
+      }
+    }
+    return undefined;
+  }
+
+  private markDown(side: SideName, why: string): void {
+    this.setState(side, { kind: "reconnecting", since: this.o.now(), attempt: 0, lastError: why });
+    this.o.observer.connection(this.o.id, side, "down");
+  }
+
+  private setState(side: SideName, state: ConnectionState): void {
+    if (side === "source") this.source = state;
+    else this.target = state;
+  }
+}

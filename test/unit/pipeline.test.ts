@@ -1,0 +1,206 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Pipeline } from "../../src/replicator/pipeline";
+import type { PipelineOptions, Sampler } from "../../src/replicator/pipeline";
+import { nullObserver } from "../../src/replicator/observer";
+import type { ReplicationObserver } from "../../src/replicator/observer";
+import { PublishError } from "../../src/errors";
+import type { InboundMessage, TargetSession } from "../../src/replicator/transport";
+
+/** A target whose publishes stay pending until the test settles them. */
+class FakeTarget implements TargetSession {
+  readonly ended = new Promise<never>(() => undefined);
+  maxPayload = 1000;
+  readonly published: Array<{
+    data: string;
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  }> = [];
+  publish(_subject: string, data: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.published.push({ data: data.toString(), resolve, reject });
+    });
+  }
+  async close(): Promise<void> {}
+}
+
+function message(sequence: number, acks: number[], data = `m${sequence}`): InboundMessage {
+  return {
+    sequence,
+    data: Buffer.from(data),
+    timestampMs: 0,
+    redelivered: false,
+    ack: () => acks.push(sequence),
+  };
+}
+
+function setup(overrides: Partial<PipelineOptions> = {}) {
+  const target = new FakeTarget();
+  const failures: PublishError[] = [];
+  const rejected: number[] = [];
+  const copiedUnacked = new Set<number>();
+  const pipeline = new Pipeline({
+    worker: 0,
+    ordered: true,
+    subject: "out",
+    target,
+    observer: nullObserver,
+    copiedUnacked,
+    isStalled: () => false,
+    onFailure: (e) => failures.push(e),
+    onRejected: (seq) => rejected.push(seq),
+    now: () => 0,
+    ...overrides,
+  });
+  return { target, failures, rejected, pipeline, copiedUnacked };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+test("ordered - publishes many messages before any target ack (pipelined)", () => {
+  const { target, pipeline } = setup();
+  const acks: number[] = [];
+  for (let i = 1; i <= 50; i++) pipeline.accept(message(i, acks));
+  assert.equal(target.published.length, 50);
+  assert.deepEqual(
+    target.published.map((p) => p.data),
+    Array.from({ length: 50 }, (_, i) => `m${i + 1}`),
+  );
+  assert.deepEqual(acks, []);
+});
+
+test("ordered - acknowledges the source only after the target, and only a contiguous prefix", async () => {
+  const { target, pipeline } = setup();
+  const acks: number[] = [];
+  for (let i = 1; i <= 4; i++) pipeline.accept(message(i, acks));
+  target.published[1]!.resolve();
+  target.published[2]!.resolve();
+  await flush();
+  assert.deepEqual(acks, [], "2 and 3 are on the target, but 1 is not yet");
+  target.published[0]!.resolve();
+  await flush();
+  assert.deepEqual(acks, [1, 2, 3]);
+  target.published[3]!.resolve();
+  await flush();
+  assert.deepEqual(acks, [1, 2, 3, 4]);
+  assert.equal(pipeline.size, 0);
+});
+
+test("ordered - a failure halts publishing, acks nothing after the failed message, reports once", async () => {
+  const { target, pipeline, failures, copiedUnacked } = setup();
+  const acks: number[] = [];
+  for (let i = 1; i <= 4; i++) pipeline.accept(message(i, acks));
+  target.published[0]!.resolve();
+  target.published[1]!.reject(new PublishError("publish ack timeout", "timeout"));
+  target.published[2]!.resolve();
+  target.published[3]!.reject(new PublishError("closed", "connection_closed"));
+  await flush();
+  pipeline.accept(message(5, acks));
+  assert.equal(target.published.length, 4, "nothing is published after a failure");
+  assert.deepEqual(acks, [1]);
+  assert.equal(failures.length, 1);
+  assert.equal(failures[0]!.reason, "timeout");
+  await pipeline.drained(100);
+  pipeline.abandon();
+  assert.deepEqual([...copiedUnacked], [3], "3 reached the target without a source ack");
+});
+
+test("ordered - a redelivery of an acked message is acked again, one in flight is ignored", async () => {
+  const { target, pipeline } = setup();
+  const acks: number[] = [];
+  pipeline.accept(message(1, acks));
+  pipeline.accept(message(2, acks));
+  target.published[0]!.resolve();
+  await flush();
+  pipeline.accept(message(1, acks)); // ack was lost: re-ack without publishing
+  pipeline.accept(message(2, acks)); // still in flight: ignore
+  assert.equal(target.published.length, 2);
+  assert.deepEqual(acks, [1, 1]);
+});
+
+test("ordered - a payload larger than the target accepts stalls without publishing it or anything after", async () => {
+  const { target, pipeline, rejected, failures } = setup();
+  const acks: number[] = [];
+  pipeline.accept(message(1, acks));
+  pipeline.accept(message(2, acks, "x".repeat(2000)));
+  pipeline.accept(message(3, acks));
+  target.published[0]!.resolve();
+  await flush();
+  assert.deepEqual(rejected, [2]);
+  assert.equal(target.published.length, 1);
+  assert.deepEqual(acks, [1]);
+  assert.equal(failures.length, 0, "a rejection stalls; it does not reset the session");
+});
+
+test("queued - each message is acked as soon as its own publish succeeded", async () => {
+  const { target, pipeline } = setup({ ordered: false });
+  const acks: number[] = [];
+  for (let i = 1; i <= 3; i++) pipeline.accept(message(i, acks));
+  target.published[2]!.resolve();
+  await flush();
+  assert.deepEqual(acks, [3]);
+  target.published[0]!.resolve();
+  await flush();
+  assert.deepEqual(acks, [3, 1]);
+});
+
+test("limiter - a skipped message is acked without publishing; a failed publish releases its claim", async () => {
+  const released: number[] = [];
+  const confirmed: number[] = [];
+  let n = 0;
+  const sampler: Sampler = {
+    decide: () => {
+      const id = ++n;
+      return id === 2
+        ? { copy: false }
+        : {
+            copy: true,
+            reason: "passed",
+            release: () => released.push(id),
+            confirm: () => confirmed.push(id),
+          };
+    },
+  };
+  const { target, pipeline } = setup({ sampler });
+  const acks: number[] = [];
+  for (let i = 1; i <= 3; i++) pipeline.accept(message(i, acks));
+  assert.equal(target.published.length, 2);
+  target.published[0]!.resolve();
+  target.published[1]!.reject(new PublishError("x", "timeout"));
+  await flush();
+  assert.deepEqual(acks, [1, 2]);
+  assert.deepEqual(confirmed, [1]);
+  assert.deepEqual(released, [3]);
+});
+
+test("observer - counts received, copied, skipped, duplicates", async () => {
+  const counts: Record<string, number> = {};
+  const bump = (k: string) => () => void (counts[k] = (counts[k] ?? 0) + 1);
+  const observer: ReplicationObserver = {
+    ...nullObserver,
+    received: bump("received"),
+    copied: bump("copied"),
+    duplicate: bump("duplicate"),
+  };
+  const { target, pipeline, copiedUnacked } = setup({ observer });
+  copiedUnacked.add(1);
+  const acks: number[] = [];
+  pipeline.accept(message(1, acks));
+  target.published[0]!.resolve();
+  await flush();
+  assert.deepEqual(counts, { received: 1, copied: 1, duplicate: 1 });
+  assert.equal(copiedUnacked.size, 0);
+});
+
+test("drained - resolves once every publish settled", async () => {
+  const { target, pipeline } = setup();
+  const acks: number[] = [];
+  pipeline.accept(message(1, acks));
+  let done = false;
+  const p = pipeline.drained(10_000).then(() => (done = true));
+  await flush();
+  assert.equal(done, false);
+  target.published[0]!.resolve();
+  await p;
+  assert.equal(done, true);
+});
