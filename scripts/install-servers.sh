@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Installs the real servers used by the integration tests into <repo>/tools/bin, only when missing
+# (a present tool costs one stat, plus one `--version` for the streaming server).
+#   bash scripts/install-servers.sh           nats-streaming-server v0.25.6
+#   bash scripts/install-servers.sh --bench   also stan-bench v0.10.4 and nats-replicator (latest)
+# Works from any directory. Go is only required when something has to be built.
+set -euo pipefail
+
+STAN_SERVER_VERSION="v0.25.6"
+STAN_SERVER_PKG="github.com/nats-io/nats-streaming-server@${STAN_SERVER_VERSION}"
+STAN_BENCH_PKG="github.com/nats-io/stan.go/examples/stan-bench@v0.10.4"
+REPLICATOR_PKG="github.com/nats-io/nats-replicator@latest"
+
+usage() {
+  sed -n '2,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) bench=1 ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *)
+      echo "install-servers: unknown option '$arg' (use --bench or --help)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bin="$repo/tools/bin"
+mkdir -p "$bin"
+
+require_go() {
+  if ! command -v go > /dev/null 2>&1; then
+    echo "install-servers: 'go' was not found on PATH; install Go (https://go.dev/dl/) to build $1" >&2
+    exit 1
+  fi
+}
+
+# go_install <name> <module@version>: builds into $bin; retries once with -checklinkname=0, which
+# newer Go toolchains need for old dependencies that use go:linkname on runtime internals.
+go_install() {
+  local name="$1" pkg="$2" log
+  require_go "$name"
+  log="$(mktemp)"
+  if GOBIN="$bin" go install "$pkg" > "$log" 2>&1 \
+    || GOBIN="$bin" go install -ldflags=-checklinkname=0 "$pkg" >> "$log" 2>&1; then
+    rm -f "$log"
+    return 0
+  fi
+  echo "install-servers: failed to build $pkg; last lines of the build output:" >&2
+  tail -n 20 "$log" >&2
+  rm -f "$log"
+  exit 1
+}
+
+# The streaming server is also re-installed when a different version is present.
+install_stan_server() {
+  local exe="$bin/nats-streaming-server" current=""
+  if [[ -x "$exe" ]]; then
+    current="$("$exe" --version 2>&1 | head -n 1 || true)"
+    if [[ "$current" == *"version ${STAN_SERVER_VERSION#v},"* || "$current" == *"version ${STAN_SERVER_VERSION#v}" ]]; then
+      echo "nats-streaming-server: already present (${STAN_SERVER_VERSION})"
+      return 0
+    fi
+  fi
+  go_install nats-streaming-server "$STAN_SERVER_PKG"
+  if [[ -n "$current" ]]; then
+    echo "nats-streaming-server: replaced '$current' with ${STAN_SERVER_VERSION}"
+  else
+    echo "nats-streaming-server: installed (${STAN_SERVER_VERSION})"
+  fi
+}
+
+# install_if_missing <name> <module@version>
+install_if_missing() {
+  local name="$1" pkg="$2"
+  if [[ -x "$bin/$name" ]]; then
+    echo "$name: already present"
+    return 0
+  fi
+  go_install "$name" "$pkg"
+  echo "$name: installed (${pkg##*@})"
+}
+
+install_stan_server
+if [[ "$bench" == 1 ]]; then
+  install_if_missing stan-bench "$STAN_BENCH_PKG"
+  install_if_missing nats-replicator "$REPLICATOR_PKG"
+fi
