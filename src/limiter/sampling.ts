@@ -67,7 +67,11 @@ export class TopicSampling {
         publish: o.publishAdvisory,
         onPublished: (e) => o.hooks.advisory(e.event),
         onAttemptFailed: (e, err, attempt) =>
-          o.log.debug("advisory publish failed", { event: e.event, attempt, error: errorText(err) }),
+          o.log.debug("advisory publish failed", {
+            event: e.event,
+            attempt,
+            error: errorText(err),
+          }),
         onDropped: (e, err) => {
           o.hooks.advisoryFailed();
           o.log.warn("advisory dropped", { event: e.event, error: errorText(err) });
@@ -149,7 +153,8 @@ export class TopicSampling {
           this.o.hooks.saved(seconds);
           this.o.log.debug("limiter state saved", { count, seconds, file });
         },
-        (err: unknown) => this.o.log.warn("limiter state not saved", { error: errorText(err), file }),
+        (err: unknown) =>
+          this.o.log.warn("limiter state not saved", { error: errorText(err), file }),
       )
       .finally(() => (this.saving = undefined));
     return this.saving;

@@ -34,8 +34,7 @@ export interface Sampler {
   decide(data: Buffer): SampleDecision;
 }
 export type SampleDecision =
-  | { copy: true; reason: PassReason; confirm?: () => void; release?: () => void }
-  | { copy: false };
+  { copy: true; reason: PassReason; confirm?: () => void; release?: () => void } | { copy: false };
 
 export interface PipelineOptions {
   worker: number;
@@ -113,13 +112,14 @@ export class Pipeline {
     }
     if (this.o.sampler) observer.passed(worker, decision.reason);
 
-    if (msg.data.length > this.o.target.maxPayload) {
+    const maxPayload = this.o.target.maxPayloadFor(this.o.subject);
+    if (msg.data.length > maxPayload) {
       decision.release?.();
       this.halted = true;
       observer.publishFailed(worker, "rejected");
       this.o.onRejected(
         msg.sequence,
-        `payload of ${msg.data.length} bytes exceeds the target's max payload of ${this.o.target.maxPayload} bytes`,
+        `payload of ${msg.data.length} bytes exceeds the ${maxPayload} bytes the target accepts on this channel`,
       );
       this.settle(entry, "failed");
       return;

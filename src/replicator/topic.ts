@@ -92,6 +92,11 @@ export class Topic {
     };
   }
 
+  /** Messages in flight per worker id. */
+  inflightByWorker(): Array<{ worker: number; count: number }> {
+    return this.workers.map((w, worker) => ({ worker, count: w.inflight().count }));
+  }
+
   /** Messages in flight over all workers, and the start time of the oldest. */
   inflight(): { count: number; oldestStartedMs?: number } {
     let count = 0;

@@ -19,8 +19,8 @@ export interface SourceSession extends SessionLike {
 export interface TargetSession extends SessionLike {
   /** Settles exactly once: resolved when the target acknowledged. */
   publish(subject: string, data: Buffer): Promise<void>;
-  /** Largest payload the target accepts. */
-  readonly maxPayload: number;
+  /** Largest payload the target accepts on `subject`. */
+  maxPayloadFor(subject: string): number;
 }
 
 /** Opens one session per call (one attempt); rejects with a ConnectionError. */

@@ -134,8 +134,12 @@ export class Worker {
       failed(errorText(err));
     }
     const why = await Promise.race([
-      source.ended.then((end) => `source session ended (${end.reason}${end.error ? `: ${end.error}` : ""})`),
-      target.ended.then((end) => `target session ended (${end.reason}${end.error ? `: ${end.error}` : ""})`),
+      source.ended.then(
+        (end) => `source session ended (${end.reason}${end.error ? `: ${end.error}` : ""})`,
+      ),
+      target.ended.then(
+        (end) => `target session ended (${end.reason}${end.error ? `: ${end.error}` : ""})`,
+      ),
       failure,
       stopped,
     ]);
@@ -156,8 +160,10 @@ export class Worker {
   ): Promise<SourceSession | TargetSession | undefined> {
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
-        const session: SessionLike & (SourceSession | TargetSession) =
-          await this.o.connector.open(side, this.o.id);
+        const session: SessionLike & (SourceSession | TargetSession) = await this.o.connector.open(
+          side,
+          this.o.id,
+        );
         if (signal.aborted) {
           await session.close();
           return undefined;

@@ -18,23 +18,23 @@ export function clientId(name: string, worker: number): string {
   return `${name}_${worker}`;
 }
 
-export function createStanConnector(topic: TopicConfig): Connector {
+export function createStanConnector(topic: TopicConfig): StanConnector {
   const tlsFor = (side: SideName): TlsConnectionOptions | undefined => {
     const disabled = side === "source" ? topic.disableSourceTls : topic.disableTargetTls;
     return disabled || !topic.tls ? undefined : loadTls(topic.tls);
   };
   // Each attempt takes the next server of the list, so a dead one is passed over.
   const attempts = new Map<string, number>();
-  const nextUrl = (side: SideName, worker: number): string => {
+  const nextUrl = (side: SideName, worker: number | "advisor"): string => {
     const urls = side === "source" ? topic.sourceUrls : topic.targetUrls;
     const key = `${side}/${worker}`;
-    const n = attempts.get(key) ?? worker;
+    const n = attempts.get(key) ?? (typeof worker === "number" ? worker : 0);
     attempts.set(key, n + 1);
     return urls[n % urls.length] ?? urls[0] ?? "nats://localhost:4222";
   };
-  const optionsFor = (side: SideName, worker: number): SessionOptions => ({
+  const optionsFor = (side: SideName, worker: number | "advisor"): SessionOptions => ({
     clusterId: side === "source" ? topic.sourceClusterId : topic.targetClusterId,
-    clientId: clientId(topic.name, worker),
+    clientId: worker === "advisor" ? `${topic.name}_advisor` : clientId(topic.name, worker),
     url: nextUrl(side, worker),
     tls: tlsFor(side),
     publishTimeoutMs: topic.publishTimeoutMs,
@@ -45,7 +45,14 @@ export function createStanConnector(topic: TopicConfig): Connector {
   });
   const open = (side: SideName, worker: number): Promise<SourceSession | TargetSession> =>
     StanSession.open(optionsFor(side, worker));
-  return { open } as Connector;
+  /** The advisory publisher's own session on one cluster (client id `<name>_advisor`). */
+  const openAdvisory = (side: SideName): Promise<TargetSession> =>
+    StanSession.open(optionsFor(side, "advisor"));
+  return { open, openAdvisory } as StanConnector;
+}
+
+export interface StanConnector extends Connector {
+  openAdvisory(side: SideName): Promise<TargetSession>;
 }
 
 function loadTls(tls: TlsConfig): TlsConnectionOptions {

@@ -68,7 +68,14 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
     exitCode = undefined;
     child = spawn(
       process.execPath,
-      ["--import", "tsx", path.join(REPO, "src/main.ts"), "--config", configFile, ...(opts.args ?? [])],
+      [
+        "--import",
+        "tsx",
+        path.join(REPO, "src/main.ts"),
+        "--config",
+        configFile,
+        ...(opts.args ?? []),
+      ],
       { cwd: REPO, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
     );
     live.add(child);
@@ -139,7 +146,11 @@ export async function waitForHealth(
         return false;
       }
     },
-    { timeoutMs, intervalMs: 200, message: `/healthz never answered ${status}:\n${proc.output().slice(-3000)}` },
+    {
+      timeoutMs,
+      intervalMs: 200,
+      message: `/healthz never answered ${status}:\n${proc.output().slice(-3000)}`,
+    },
   );
 }
 
