@@ -10,7 +10,9 @@ import type { InboundMessage, TargetSession } from "../../src/replicator/transpo
 /** A target whose publishes stay pending until the test settles them. */
 class FakeTarget implements TargetSession {
   readonly ended = new Promise<never>(() => undefined);
-  maxPayload = 1000;
+  maxPayloadFor(): number {
+    return 1000;
+  }
   readonly published: Array<{
     data: string;
     resolve: () => void;
