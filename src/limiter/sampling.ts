@@ -40,6 +40,9 @@ export class TopicSampling {
   private readonly advisor?: Advisor;
   private readonly publisher?: AdvisoryPublisher;
   private readonly file?: string;
+  /** Last-seen times of the advisor, kept apart from last-copied times: a sender that kept
+   * sending (skipped) after its copy is not quiet since the copy. */
+  private readonly advisorFile?: string;
   private timers: NodeJS.Timeout[] = [];
   private saving?: Promise<void>;
 
@@ -78,7 +81,10 @@ export class TopicSampling {
         },
       });
     }
-    if (o.stateDir) this.file = stateFilePath(o.stateDir, t.name);
+    if (o.stateDir) {
+      this.file = stateFilePath(o.stateDir, t.name);
+      if (this.advisor) this.advisorFile = stateFilePath(o.stateDir, `${t.name}.advisor`);
+    }
   }
 
   /** The per-message decision, as the copy step sees it. */
@@ -112,8 +118,16 @@ export class TopicSampling {
       if (warning) this.o.log.warn("limiter state not loaded, starting empty", { warning });
       else {
         const restored = this.limiter.restore(entries, now);
-        this.advisor?.restore(entries);
         this.o.log.info("limiter state loaded", { restored, stale, file: this.file });
+      }
+      if (this.advisor && this.advisorFile) {
+        const seen = await loadState(this.advisorFile, {
+          ageMs: t.ageMs ?? 0,
+          now,
+          expect: { topic: `${t.name}.advisor`, inspect: t.inspect },
+        });
+        // A file from before advisor state was kept: last-copied is the best estimate there is.
+        this.advisor.restore(seen.warning ? entries : seen.entries, now);
       }
       this.every(this.o.saveIntervalMs, () => void this.save());
     }
@@ -143,10 +157,16 @@ export class TopicSampling {
     if (this.saving) return this.saving;
     const file = this.file;
     const started = performance.now();
-    this.saving = saveState(file, this.limiter.entries(), {
-      topic: this.o.topic.name,
-      inspect: this.o.topic.inspect,
-    })
+    const { name, inspect } = this.o.topic;
+    const advisorFile = this.advisorFile;
+    const advisor = this.advisor;
+    this.saving = saveState(file, this.limiter.entries(), { topic: name, inspect })
+      .then(async (result) => {
+        if (advisorFile && advisor) {
+          await saveState(advisorFile, advisor.entries(), { topic: `${name}.advisor`, inspect });
+        }
+        return result;
+      })
       .then(
         ({ count }) => {
           const seconds = (performance.now() - started) / 1000;
