@@ -78,7 +78,8 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
 
   const refreshGauges = (): void => {
     const at = now();
-    for (const { topic } of parts) {
+    for (const { topic, sampling } of parts) {
+      sampling?.refreshGauges();
       for (const { worker, count } of topic.inflightByWorker()) {
         metrics.inflightMessages.set(
           { name: topic.name, worker: clientId(topic.name, worker) },

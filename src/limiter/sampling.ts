@@ -143,6 +143,11 @@ export class TopicSampling {
     this.o.hooks.tracked(this.limiter.size);
   }
 
+  /** Publishes the number of tracked values (called by the app's gauge refresher). */
+  refreshGauges(): void {
+    this.o.hooks.tracked(this.limiter.size);
+  }
+
   /** Stops the timers, saves the state a last time and flushes advisories (bounded). */
   async stop(timeoutMs: number): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);

@@ -18,6 +18,9 @@ export function topicObserver(
   };
   const topic = { name };
   const limiter = { name, key: inspectKey ?? "" };
+  // "worker/side" pairs that were up before: only a later "up" is a reconnection, as in the
+  // original (its counter was fed by the NATS reconnect handler, not by the first connect).
+  const wasUp = new Set<string>();
   return {
     received(worker, bytes, sequence, redelivered) {
       const l = w(worker);
@@ -50,11 +53,16 @@ export function topicObserver(
       m.failedMsgs.inc(w(worker));
       m.publishErrors.inc({ name, reason });
     },
+    ackFailed(worker) {
+      m.acksFailed.inc(w(worker));
+    },
     connection(worker, side, event) {
       const l = w(worker);
       if (event === "up") {
         m.connectionUp.set({ ...l, side }, 1);
-        m.connectionReconnections.inc(l);
+        const key = `${worker}/${side}`;
+        if (wasUp.has(key)) m.connectionReconnections.inc(l);
+        else wasUp.add(key);
       } else if (event === "down") {
         m.connectionUp.set({ ...l, side }, 0);
         m.connectionClosed.inc(l);

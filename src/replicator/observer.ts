@@ -19,6 +19,8 @@ export interface ReplicationObserver {
   /** A message went to the target again although the target already had it. */
   duplicate(worker: number): void;
   publishFailed(worker: number, reason: PublishFailureReason): void;
+  /** An ack to the source could not be sent; the source will redeliver the message. */
+  ackFailed(worker: number): void;
   connection(worker: number, side: SideName, event: "up" | "down" | "error"): void;
   stalled(isStalled: boolean): void;
 }
@@ -31,6 +33,7 @@ export const nullObserver: ReplicationObserver = {
   passed: () => undefined,
   duplicate: () => undefined,
   publishFailed: () => undefined,
+  ackFailed: () => undefined,
   connection: () => undefined,
   stalled: () => undefined,
 };

@@ -91,7 +91,7 @@ export class Pipeline {
     if (this.halted || this.o.isStalled()) return; // not acked: redelivered after resubscribe
     if (this.window.has(msg.sequence)) return; // redelivery of a message still in flight
     if (this.o.ordered && msg.sequence <= this.highestSeen) {
-      msg.ack(); // copied and acked before, but the ack was lost: confirm it again
+      this.ack(msg); // copied and acked before, but the ack was lost: confirm it again
       return;
     }
     if (msg.sequence > this.highestSeen) this.highestSeen = msg.sequence;
@@ -186,9 +186,13 @@ export class Pipeline {
     if (this.o.ordered) this.ackPrefix();
     else if (state === "done") {
       this.window.delete(entry.msg.sequence);
-      entry.msg.ack();
+      this.ack(entry.msg);
     }
     if (this.pending === 0) for (const wake of this.drainWaiters.splice(0)) wake();
+  }
+
+  private ack(msg: InboundMessage): void {
+    if (!msg.ack()) this.o.observer.ackFailed(this.o.worker);
   }
 
   /** Ordered mode: acknowledge the longest run of finished messages at the head. */
@@ -196,7 +200,7 @@ export class Pipeline {
     for (const [sequence, entry] of this.window) {
       if (entry.state !== "done") return;
       this.window.delete(sequence);
-      entry.msg.ack();
+      this.ack(entry.msg);
     }
   }
 }

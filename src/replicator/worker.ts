@@ -14,6 +14,7 @@ import type { Sampler } from "./pipeline";
 import type { ConnectionState, SideName, WorkerStatus } from "./status";
 import type {
   Connector,
+  SessionEnd,
   SessionLike,
   SourceSession,
   SubscribeOptions,
@@ -81,10 +82,19 @@ export class Worker {
         break;
       }
       const startedAt = this.o.now();
+      // Health shows a lost side at once, not after in-flight work has settled.
+      const lost = (side: SideName) => (end: SessionEnd) => {
+        if (end.reason !== "requested") this.markDown(side, describeEnd(side, end));
+      };
+      void source.ended.then(lost("source"));
+      void target.ended.then(lost("target"));
       const why = await this.replicate(source, target, signal, shutdownTimeoutMs);
-      this.markDown("source", why);
-      this.markDown("target", why);
       if (signal.aborted) break;
+      for (const side of ["source", "target"] as const) {
+        // The side that did not fail is closed too, so both sessions start afresh together.
+        const state = side === "source" ? this.source : this.target;
+        if (state.kind === "up") this.markDown(side, `closed to rebuild the worker after: ${why}`);
+      }
       resets = this.o.now() - startedAt > STABLE_SESSION_MS ? 1 : resets + 1;
       const delay = backoffDelay(RECONNECT_BACKOFF, resets);
       this.o.log.warn("session reset", { reason: why, retryInMs: delay });
@@ -134,12 +144,8 @@ export class Worker {
       failed(errorText(err));
     }
     const why = await Promise.race([
-      source.ended.then(
-        (end) => `source session ended (${end.reason}${end.error ? `: ${end.error}` : ""})`,
-      ),
-      target.ended.then(
-        (end) => `target session ended (${end.reason}${end.error ? `: ${end.error}` : ""})`,
-      ),
+      source.ended.then((end) => describeEnd("source", end)),
+      target.ended.then((end) => describeEnd("target", end)),
       failure,
       stopped,
     ]);
@@ -196,4 +202,8 @@ export class Worker {
     if (side === "source") this.source = state;
     else this.target = state;
   }
+}
+
+function describeEnd(side: SideName, end: SessionEnd): string {
+  return `${side} session ended (${end.reason}${end.error ? `: ${end.error}` : ""})`;
 }

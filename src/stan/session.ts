@@ -48,7 +48,8 @@ export interface InboundMessage {
   /** Source publish time, milliseconds since the epoch. */
   timestampMs: number;
   redelivered: boolean;
-  ack(): void;
+  /** Sends the ack; false when it could not be sent (the server will redeliver). */
+  ack(): boolean;
 }
 
 export type StartSpec =
@@ -282,11 +283,12 @@ function toInbound(m: stan.Message, sessionEnded: () => boolean): InboundMessage
     ack: () => {
       // After the session ended the library would publish on a closed connection and throw;
       // the server redelivers unacknowledged messages anyway.
-      if (sessionEnded()) return;
+      if (sessionEnded()) return false;
       try {
         m.ack();
+        return true;
       } catch {
-        /* connection went away between the check and the ack: redelivery covers it */
+        return false; // connection went away between the check and the ack
       }
     },
   };

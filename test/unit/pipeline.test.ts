@@ -32,7 +32,7 @@ function message(sequence: number, acks: number[], data = `m${sequence}`): Inbou
     data: Buffer.from(data),
     timestampMs: 0,
     redelivered: false,
-    ack: () => acks.push(sequence),
+    ack: () => acks.push(sequence) > 0,
   };
 }
 
