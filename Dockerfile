@@ -1,0 +1,60 @@
+# stream-replicator container image.
+#
+#   docker build -t stream-replicator:0.1.0 .
+#   docker run --rm -v "$PWD/sr.yaml:/etc/stream-replicator/sr.yaml:ro" -p 9180:9180 stream-replicator:0.1.0
+#   docker run --rm -v "$PWD/sr.yaml:/etc/stream-replicator/sr.yaml:ro" stream-replicator:0.1.0 --validate
+#
+# Arguments after the image name are the replicator's own flags (--validate, --topic NAME, ...).
+# test/integration/container.test.ts replays the RUN and COPY steps below outside Docker and runs
+# the result, so keep them to plain commands; scripts/check-container.sh lints this file.
+
+# ---------------------------------------------------------------------------------------------
+# Build: all dependencies, TypeScript compiled to dist/ (dist/src/main.js and dist/package.json).
+FROM node:20.20.2-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
+# ---------------------------------------------------------------------------------------------
+# Runtime: production dependencies and dist/ only, as the unprivileged `node` user (uid 1000).
+FROM node:20.20.2-bookworm-slim AS runtime
+
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="stream-replicator" \
+      org.opencontainers.image.description="Replicates NATS Streaming (STAN) channels from a source cluster to a target cluster, with sampling, advisories and Prometheus metrics" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="docker.io/library/node:20.20.2-bookworm-slim"
+
+# tini as PID 1: forwards SIGTERM/SIGINT to node (which then drains and exits 0) and reaps zombies.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
+    && rm -rf /var/lib/apt/lists/*
+
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+
+# The configuration is mounted at SR_CONFIG; limiter/advisor state is kept in SR_STATE_DIR.
+# Both variables beat the YAML file (environment > YAML), so this layout holds for any config.
+RUN mkdir -p /etc/stream-replicator /var/lib/stream-replicator \
+    && chown 1000:1000 /var/lib/stream-replicator
+ENV SR_CONFIG=/etc/stream-replicator/sr.yaml \
+    SR_STATE_DIR=/var/lib/stream-replicator
+VOLUME ["/var/lib/stream-replicator"]
+
+# The base image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it.
+USER 1000:1000
+EXPOSE 9180
+
+# Liveness, without curl (the slim image has none): /livez answers 200 while the event loop runs.
+# A replicator listening elsewhere than 9180 must say so in SR_HTTP_PORT for this check to find it.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["node", "-e", "require('http').get({host:'127.0.0.1',port:process.env.SR_HTTP_PORT||9180,path:'/livez',timeout:4000},r=>process.exit(r.statusCode===200?0:1)).on('timeout',()=>process.exit(1)).on('error',()=>process.exit(1))"]
+
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/src/main.js"]
