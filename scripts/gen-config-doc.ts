@@ -74,7 +74,25 @@ config sr.yaml: SR_HTTP_PORT: "80x" is not a port number (0-65535)
 Rules across keys: \`workers\` > 1 implies \`queued: true\` (an explicit \`queued: false\` is an
 error); \`inspect\` needs \`age\`; \`update_flag\` needs \`inspect\`; \`advisory\` needs \`inspect\` and
 \`age\`; at most one of \`start_at\`, \`start_sequence\`, \`start_time\`, \`start_delta\`; a tls \`cert\`
-needs a \`key\` and the reverse.
+needs a \`key\` and the reverse; an auth block gives one way to authenticate.
+
+Every file the configuration refers to (TLS certificates and keys, \`*_file\` secrets, credentials
+files) is read at start; a missing, unreadable or malformed one is an error naming the key and the
+file. A secret's value never appears in an error:
+
+\`\`\`
+config sr.yaml: topics.cmdb.tls.ca: cannot read /etc/sr/ca.pem (ENOENT)
+config sr.yaml: topics.cmdb.source_auth.password: refers to the environment variable SOURCE_PASSWORD, which is not set
+\`\`\`
+
+## Secrets from the environment and from files
+
+Any string value may contain \`\${NAME}\` references, replaced by the environment variable
+\`NAME\` when the file is loaded (a variable that is not set is an error; \`$\${\` is a literal
+\`\${\`). Numbers and booleans are not expanded. Secrets can also come from files:
+\`password_file\`, \`token_file\`, \`nkey_seed_file\`, \`credentials\` (one trailing newline of a
+password or token file is ignored). Secret files are read once at start; TLS certificate and key
+files are read again at every connect, so a renewed certificate is used from the next reconnect.
 
 ## Top level
 
@@ -98,9 +116,32 @@ ${table(docs.advisory, false)}
 ## \`tls\` (top level and per topic)
 
 A topic's \`tls\` block replaces the top-level one as a whole (fields are not merged).
+With a tls block (or a \`tls://\` URL) the connection must be TLS: a server that does not offer it
+is refused, and the server's certificate and name are always verified.
 \`disable_source_tls\` / \`disable_target_tls\` turn TLS off for one side of a topic.
 
 ${table(docs.tls, false)}
+
+## \`source_auth\` / \`target_auth\` (top level and per topic)
+
+How a worker authenticates to the source or the target cluster. Give one way: \`user\` with
+\`password\` or \`password_file\`; \`token\` or \`token_file\`; \`nkey_seed\` or \`nkey_seed_file\`;
+or \`credentials\`. A topic's block replaces the top-level one as a whole. Credentials written in a
+URL (\`nats://user:password@host:4222\`, \`nats://token@host:4222\`, percent-encoded) win over the
+block for that server.
+
+${table(docs.auth, false)}
+
+## \`http_tls\`
+
+${table(docs.httpTls, false)}
+
+## \`http_basic_auth\`
+
+Protects \`/metrics\` only: \`/healthz\` and \`/livez\` stay open, because Kubernetes probes cannot
+send credentials (they show no secrets: URLs without credentials, error texts redacted).
+
+${table(docs.basicAuth, false)}
 
 ## Example
 
@@ -126,6 +167,34 @@ topics:
       target: sr.advisories.cmdb
       age: 30m
     start_at: new
+\`\`\`
+
+With TLS to both clusters, a password from the environment for the source and a token file for
+the target, and HTTPS with basic authentication for Prometheus:
+
+\`\`\`yaml
+http_tls:
+  cert: /etc/sr/http/tls.crt
+  key: /etc/sr/http/tls.key
+http_basic_auth:
+  user: prometheus
+  password_file: /etc/sr/secrets/metrics-password
+tls:
+  ca: /etc/sr/ca.pem
+  cert: /etc/sr/client.pem
+  key: /etc/sr/client-key.pem
+source_auth:
+  user: replicator
+  password: \${SOURCE_PASSWORD}
+target_auth:
+  token_file: /etc/sr/secrets/target-token
+topics:
+  cmdb:
+    topic: acme.cmdb
+    source_url: tls://source1:4222,tls://source2:4222
+    source_cluster_id: dc1
+    target_url: tls://target1:4222
+    target_cluster_id: dc2
 \`\`\`
 `;
 }

@@ -64,6 +64,8 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
   const http: HttpServer = createHttpServer({
     host: config.http.host,
     port: config.http.port,
+    ...(config.http.tls ? { tls: config.http.tls } : {}),
+    ...(config.http.basicAuth ? { basicAuth: config.http.basicAuth } : {}),
     extraPorts: config.topics.flatMap((t) => (t.monitor ? [t.monitor] : [])),
     registry,
     status: () => parts.map((p) => p.topic.status()),

@@ -1,7 +1,9 @@
 /**
- * loadConfig(): reads the YAML file, validates it against the convict schemas and returns the
- * frozen, typed AppConfig. Precedence: flags (overrides) > environment > YAML > defaults.
- * Every user mistake is a ConfigError with one line: `config <file>: <where>: <problem>`.
+ * loadConfig(): reads the YAML file, expands `${VAR}` references, validates it against the
+ * convict schemas, reads the files it refers to (TLS, secrets) and returns the frozen, typed
+ * AppConfig. Precedence: flags (overrides) > environment > YAML > defaults.
+ * Every user mistake is a ConfigError with one line: `config <file>: <where>: <problem>`;
+ * no secret's value is ever part of it.
  */
 import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
@@ -9,22 +11,39 @@ import convict from "convict";
 import { parseDocument } from "yaml";
 import { ConfigError } from "../errors";
 import { parseDuration } from "./duration";
+import { expandEnv } from "./expand";
 import {
   CONFIG_ENV,
   FORMATS,
   STRING_FORMATS,
   advisorySchema,
+  authSchema,
+  basicAuthSchema,
+  httpTlsSchema,
   settingsSchema,
   splitNatsUrls,
   tlsSchema,
   topicSchema,
 } from "./schema";
-import type { RawAdvisory, RawSettings, RawTls, RawTopic, SettingSchema } from "./schema";
+import type {
+  RawAdvisory,
+  RawAuth,
+  RawBasicAuth,
+  RawHttpTls,
+  RawSettings,
+  RawTls,
+  RawTopic,
+  SettingSchema,
+} from "./schema";
+import { checkTlsFiles, loadAuth, loadBasicAuth, loadHttpTls } from "./security";
+import type { ReadFile } from "./security";
 import type {
   AdvisoryConfig,
   AppConfig,
+  HttpConfig,
   LogFormat,
   LogLevel,
+  NatsAuth,
   StartPosition,
   TlsConfig,
   TopicConfig,
@@ -45,15 +64,24 @@ export interface LoadOptions {
   file?: string;
   /** The --topic flags; all topics when absent or empty. */
   topics?: readonly string[];
-  /** Defaults to process.env. */
+  /** Defaults to process.env. Also the source of `${VAR}` references in the file. */
   env?: NodeJS.ProcessEnv;
   overrides?: ConfigOverrides;
+  /** Reads the files the configuration refers to (TLS, secrets); defaults to fs.readFileSync. */
+  readFile?: ReadFile;
 }
 
 type Mapping = Record<string, unknown>;
 type Schema = Readonly<Record<string, SettingSchema<unknown>>>;
 /** Reports a problem at `key` (relative to the block being checked); never returns. */
 type Fail = (key: string, problem: string) => never;
+
+/** What a topic inherits from the top level when it has no block of its own. */
+interface TopicDefaults {
+  tls?: TlsConfig;
+  sourceAuth?: NatsAuth;
+  targetAuth?: NatsAuth;
+}
 
 const START_KEYS = ["start_at", "start_sequence", "start_time", "start_delta"] as const;
 
@@ -69,7 +97,12 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
   const fail = (path: string, problem: string, topic?: string, key?: string): never => {
     throw new ConfigError(`config ${file}: ${path}: ${problem}`, file, topic, key);
   };
-  const data = readYaml(file);
+  const readFile = options.readFile ?? ((path: string) => readFileSync(path));
+  const data = expandEnv(readYaml(file), env, (path, problem) => {
+    const inTopic = path[0] === "topics" && path.length > 2;
+    const rest = path.slice(inTopic ? 2 : 0).join(".");
+    return fail(path.join("."), problem, inTopic ? path[1] : undefined, rest);
+  });
   if (data === null || data === undefined) {
     throw new ConfigError(
       `config ${file}: the file is empty (expected settings and topics:)`,
@@ -84,15 +117,20 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
   }
 
   const settings = loadSettings(data, env, options.overrides ?? {}, fail);
-  const tlsDefault =
-    settings.tls === null
-      ? undefined
-      : loadTls(settings.tls, (k, p) => fail(`tls.${k}`, p, undefined, `tls.${k}`));
+  const topLevel =
+    (block: string): Fail =>
+    (k, p) =>
+      fail(`${block}.${k}`, p, undefined, `${block}.${k}`);
+  const defaults: TopicDefaults = {
+    ...(settings.tls !== null ? { tls: loadTls(settings.tls, readFile, topLevel("tls")) } : {}),
+    ...authEntry("sourceAuth", settings.source_auth, readFile, topLevel("source_auth")),
+    ...authEntry("targetAuth", settings.target_auth, readFile, topLevel("target_auth")),
+  };
 
   const names = Object.keys(settings.topics);
   if (names.length === 0) fail("topics", "at least one topic is required", undefined, "topics");
   const topics = names.map((name) =>
-    loadTopic(name, settings.topics[name], tlsDefault, (key, problem) =>
+    loadTopic(name, settings.topics[name], defaults, readFile, (key, problem) =>
       fail(
         key === "" ? `topics.${name}` : `topics.${name}.${key}`,
         problem,
@@ -117,9 +155,54 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
     ...(settings.state_dir !== null ? { stateDir: settings.state_dir } : {}),
     stateSaveIntervalMs: ms(settings.state_save_interval),
     shutdownTimeoutMs: ms(settings.shutdown_timeout),
-    http: { host: settings.http_host, port: settings.http_port },
+    http: loadHttp(settings, readFile, topLevel),
     topics: wanted.length === 0 ? topics : topics.filter((t) => wanted.includes(t.key)),
   });
+}
+
+function loadHttp(
+  settings: RawSettings,
+  readFile: ReadFile,
+  topLevel: (block: string) => Fail,
+): HttpConfig {
+  const tls =
+    settings.http_tls === null
+      ? undefined
+      : loadHttpTls(
+          validateBlock<RawHttpTls>(httpTlsSchema, settings.http_tls, topLevel("http_tls")),
+          readFile,
+          topLevel("http_tls"),
+        );
+  const basicAuth =
+    settings.http_basic_auth === null
+      ? undefined
+      : loadBasicAuth(
+          validateBlock<RawBasicAuth>(
+            basicAuthSchema,
+            settings.http_basic_auth,
+            topLevel("http_basic_auth"),
+          ),
+          readFile,
+          topLevel("http_basic_auth"),
+        );
+  return {
+    host: settings.http_host,
+    port: settings.http_port,
+    ...(tls !== undefined ? { tls } : {}),
+    ...(basicAuth !== undefined ? { basicAuth } : {}),
+  };
+}
+
+/** `{ [name]: auth }` for a given source_auth / target_auth block, `{}` otherwise. */
+function authEntry<K extends "sourceAuth" | "targetAuth">(
+  name: K,
+  block: Mapping | null,
+  readFile: ReadFile,
+  fail: Fail,
+): { [P in K]?: NatsAuth } {
+  if (block === null) return {};
+  const auth = loadAuth(validateBlock<RawAuth>(authSchema, block, fail), readFile, fail);
+  return auth === undefined ? {} : ({ [name]: auth } as { [P in K]?: NatsAuth });
 }
 
 function readYaml(file: string): unknown {
@@ -213,10 +296,8 @@ function validateBlock<T>(
     }
     // Convict would crash on (or parse as JSON) a value of the wrong shape: phrase it here.
     if (entry !== undefined && (entry.format === Object) !== isMapping(value)) {
-      fail(
-        key,
-        `${show(value)} ${entry.format === Object ? "is not a mapping" : formatProblem(entry, value)}`,
-      );
+      const problem = entry.format === Object ? "is not a mapping" : formatProblem(entry, value);
+      fail(key, entry.sensitive ? problem : `${show(value)} ${problem}`);
     }
     raw[key] = value;
   }
@@ -229,7 +310,8 @@ function validateBlock<T>(
     config.validate({ allowed: "strict" });
   } catch (err) {
     const { key, problem, known } = convictProblem((err as Error).message, schema);
-    const value: unknown = known ? config.get(key as never) : null;
+    // A secret's value is never shown, not even a wrong one.
+    const value: unknown = known && !schema[key]?.sensitive ? config.get(key as never) : null;
     fail(key, value === null || value === undefined ? problem : `${show(value)} ${problem}`);
   }
   return config.getProperties();
@@ -270,7 +352,8 @@ function formatProblem(entry: SettingSchema<unknown>, value: unknown): string {
 function loadTopic(
   name: string,
   value: unknown,
-  tlsDefault: TlsConfig | undefined,
+  defaults: TopicDefaults,
+  readFile: ReadFile,
   fail: Fail,
 ): TopicConfig {
   if (value !== null && !isMapping(value)) {
@@ -301,7 +384,16 @@ function loadTopic(
 
   const underscored = t.topic.replace(/\./g, "_");
   const advisory = t.advisory === null ? undefined : loadAdvisory(t.advisory, fail);
-  const tls = t.tls === null ? tlsDefault : loadTls(t.tls, (k, p) => fail(`tls.${k}`, p));
+  const tls =
+    t.tls === null ? defaults.tls : loadTls(t.tls, readFile, (k, p) => fail(`tls.${k}`, p));
+  const auth: Pick<TopicDefaults, "sourceAuth" | "targetAuth"> = {
+    ...(t.source_auth === null
+      ? pick(defaults, "sourceAuth")
+      : authEntry("sourceAuth", t.source_auth, readFile, (k, p) => fail(`source_auth.${k}`, p))),
+    ...(t.target_auth === null
+      ? pick(defaults, "targetAuth")
+      : authEntry("targetAuth", t.target_auth, readFile, (k, p) => fail(`target_auth.${k}`, p))),
+  };
   return {
     key: name,
     topic: t.topic,
@@ -322,6 +414,7 @@ function loadTopic(
     ...(tls !== undefined ? { tls } : {}),
     disableSourceTls: t.disable_source_tls,
     disableTargetTls: t.disable_target_tls,
+    ...auth,
     startAt: startPosition(t),
     maxInFlight: t.max_in_flight,
     ackWaitMs: ms(t.ack_wait),
@@ -335,8 +428,15 @@ function loadAdvisory(block: Mapping, fail: Fail): AdvisoryConfig {
   return { target: a.target, cluster: a.cluster, ageMs: ms(a.age) };
 }
 
-/** The tls block, with the original tool's ssl_dir and puppet layout resolved to file paths. */
-function loadTls(block: Mapping, fail: Fail): TlsConfig {
+function pick<K extends keyof TopicDefaults>(defaults: TopicDefaults, key: K): TopicDefaults {
+  return defaults[key] === undefined ? {} : { [key]: defaults[key] };
+}
+
+/**
+ * The tls block, with the original tool's ssl_dir and puppet layout resolved to file paths,
+ * and every file checked.
+ */
+function loadTls(block: Mapping, readFile: ReadFile, fail: Fail): TlsConfig {
   const t = validateBlock<RawTls>(tlsSchema, block, fail);
   const inDir = (path: string): string =>
     t.ssl_dir !== null && !isAbsolute(path) ? join(t.ssl_dir, path) : path;
@@ -350,11 +450,14 @@ function loadTls(block: Mapping, fail: Fail): TlsConfig {
   }
   if (cert !== null && key === null) fail("key", "is required when cert is given");
   if (key !== null && cert === null) fail("cert", "is required when key is given");
-  return {
+  const tls: TlsConfig = {
     ...(ca !== null ? { ca: inDir(ca) } : {}),
     ...(cert !== null ? { cert: inDir(cert) } : {}),
     ...(key !== null ? { key: inDir(key) } : {}),
+    ...(t.server_name !== null ? { serverName: t.server_name } : {}),
   };
+  checkTlsFiles(tls, readFile, fail);
+  return tls;
 }
 
 function startPosition(t: RawTopic): StartPosition {
@@ -379,11 +482,12 @@ function kindOf(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/** A value as it appears in a message: JSON, shortened, without URL passwords. */
+/** A value as it appears in a message: JSON, without URL passwords or tokens, shortened. */
 function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  const short = text.length > 80 ? `${text.slice(0, 77)}...` : text;
-  return short.replace(/\/\/([^/@:\s]*):[^/@\s]*@/g, "//$1:***@");
+  const text = (JSON.stringify(value) ?? String(value))
+    .replace(/\/\/([^/@:\s]*):[^/@\s]*@/g, "//$1:***@")
+    .replace(/\/\/[^/@:\s"]+@/g, "//***@");
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 /** The known key closest to a misspelt one (edit distance at most 2). */

@@ -4,9 +4,13 @@
  * scripts/gen-config-doc.ts). Values here are as written in YAML (durations as "30s");
  * load.ts turns them into the typed AppConfig.
  *
- * Convict cannot model a map of arbitrary names, so `topics`, and the `tls` and `advisory`
- * blocks, are declared as opaque mappings here and each entry is validated by its own convict
- * instance built from `topicSchema`, `tlsSchema` or `advisorySchema`.
+ * Convict cannot model a map of arbitrary names, so `topics`, and the `tls`, `advisory`, auth
+ * and HTTP security blocks, are declared as opaque mappings here and each entry is validated by
+ * its own convict instance built from `topicSchema`, `tlsSchema`, `advisorySchema`,
+ * `authSchema`, `httpTlsSchema` or `basicAuthSchema`.
+ *
+ * An entry marked `sensitive` holds a secret (or a block of them): its value is never shown in
+ * an error message.
  */
 import convict from "convict";
 import type { LogFormat, LogLevel } from "./types";
@@ -47,7 +51,11 @@ export interface RawSettings {
   shutdown_timeout: string;
   http_host: string;
   http_port: number;
+  http_tls: Record<string, unknown> | null;
+  http_basic_auth: Record<string, unknown> | null;
   tls: Record<string, unknown> | null;
+  source_auth: Record<string, unknown> | null;
+  target_auth: Record<string, unknown> | null;
   topics: Record<string, unknown>;
 }
 
@@ -68,6 +76,8 @@ export interface RawTopic {
   monitor: number | null;
   advisory: Record<string, unknown> | null;
   tls: Record<string, unknown> | null;
+  source_auth: Record<string, unknown> | null;
+  target_auth: Record<string, unknown> | null;
   disable_source_tls: boolean;
   disable_target_tls: boolean;
   start_at: (typeof START_AT)[number];
@@ -93,6 +103,29 @@ export interface RawTls {
   scheme: "file" | "manual" | "puppet" | null;
   ssl_dir: string | null;
   identity: string | null;
+  server_name: string | null;
+}
+
+export interface RawAuth {
+  user: string | null;
+  password: string | null;
+  password_file: string | null;
+  token: string | null;
+  token_file: string | null;
+  nkey_seed: string | null;
+  nkey_seed_file: string | null;
+  credentials: string | null;
+}
+
+export interface RawHttpTls {
+  cert: string;
+  key: string;
+}
+
+export interface RawBasicAuth {
+  user: string;
+  password: string | null;
+  password_file: string | null;
 }
 
 // ---- formats: each throws a predicate phrase; load.ts prefixes it with the key and value ----
@@ -360,11 +393,40 @@ export const settingsSchema: Schema<RawSettings> = {
     default: 9180,
     env: "SR_HTTP_PORT",
   },
+  http_tls: {
+    doc: "Serve the HTTP endpoints over HTTPS with this certificate and key (see the http_tls table).",
+    format: Object,
+    default: null,
+    nullable: true,
+    defaultText: "plain HTTP",
+  },
+  http_basic_auth: {
+    doc: "Require HTTP basic authentication for /metrics (see the http_basic_auth table); /healthz and /livez stay open for probes.",
+    format: Object,
+    default: null,
+    nullable: true,
+    sensitive: true,
+    defaultText: "no authentication",
+  },
   tls: {
     doc: "Default TLS settings for every topic (see the tls table). A topic's own tls block replaces it as a whole.",
     format: Object,
     default: null,
     nullable: true,
+  },
+  source_auth: {
+    doc: "Default authentication to every topic's source cluster (see the auth table). A topic's own source_auth replaces it as a whole.",
+    format: Object,
+    default: null,
+    nullable: true,
+    sensitive: true,
+  },
+  target_auth: {
+    doc: "Default authentication to every topic's target cluster (see the auth table). A topic's own target_auth replaces it as a whole.",
+    format: Object,
+    default: null,
+    nullable: true,
+    sensitive: true,
   },
   topics: {
     doc: "The channels to replicate: a mapping of topic name to topic settings (see the topic table). At least one.",
@@ -473,6 +535,22 @@ export const topicSchema: Schema<RawTopic> = {
     nullable: true,
     defaultText: "top-level tls",
   },
+  source_auth: {
+    doc: "Authentication to the source cluster (see the auth table); replaces the top-level source_auth as a whole. Credentials in a source_url win for that server.",
+    format: Object,
+    default: null,
+    nullable: true,
+    sensitive: true,
+    defaultText: "top-level source_auth",
+  },
+  target_auth: {
+    doc: "Authentication to the target cluster (see the auth table); replaces the top-level target_auth as a whole. Credentials in a target_url win for that server.",
+    format: Object,
+    default: null,
+    nullable: true,
+    sensitive: true,
+    defaultText: "top-level target_auth",
+  },
   disable_source_tls: {
     doc: "Connect to the source without TLS even when tls is set.",
     format: "sr-bool",
@@ -560,19 +638,19 @@ export const advisorySchema: Schema<RawAdvisory> = {
 
 export const tlsSchema: Schema<RawTls> = {
   ca: {
-    doc: "Path of the CA certificate (PEM).",
+    doc: "Path of the CA bundle (PEM, one or more CA certificates, e.g. the source's and the target's) the server certificate is verified against; the system CAs when not given.",
     format: "sr-text",
     default: null,
     nullable: true,
   },
   cert: {
-    doc: "Path of the client certificate (PEM).",
+    doc: "Path of the client certificate (PEM), for servers that verify clients (mutual TLS).",
     format: "sr-text",
     default: null,
     nullable: true,
   },
   key: {
-    doc: "Path of the client private key (PEM).",
+    doc: "Path of the client private key (PEM, not encrypted).",
     format: "sr-text",
     default: null,
     nullable: true,
@@ -593,6 +671,101 @@ export const tlsSchema: Schema<RawTls> = {
   },
   identity: {
     doc: "Original tool's setting: certificate name, used by scheme puppet (`certs/<identity>.pem`, `private_keys/<identity>.pem`).",
+    format: "sr-text",
+    default: null,
+    nullable: true,
+  },
+  server_name: {
+    doc: "Name the server certificate must be valid for (also sent as SNI), when it differs from the host in the URL. The name is always verified.",
+    format: "sr-text",
+    default: null,
+    nullable: true,
+    defaultText: "host of the URL",
+  },
+};
+
+export const authSchema: Schema<RawAuth> = {
+  user: {
+    doc: "User name; needs password or password_file.",
+    format: "sr-text",
+    default: null,
+    nullable: true,
+  },
+  password: {
+    doc: "Password for user. Write it as `${VARIABLE}` to take it from the environment.",
+    format: "sr-text",
+    default: null,
+    nullable: true,
+    sensitive: true,
+  },
+  password_file: {
+    doc: "File holding the password for user (one trailing newline is ignored).",
+    format: "sr-text",
+    default: null,
+    nullable: true,
+  },
+  token: {
+    doc: "Authorization token (the server's --auth).",
+    format: "sr-text",
+    default: null,
+    nullable: true,
+    sensitive: true,
+  },
+  token_file: {
+    doc: "File holding the token (one trailing newline is ignored).",
+    format: "sr-text",
+    default: null,
+    nullable: true,
+  },
+  nkey_seed: {
+    doc: "User NKey seed (`SU...`): the client signs the server's nonce with it.",
+    format: "sr-text",
+    default: null,
+    nullable: true,
+    sensitive: true,
+  },
+  nkey_seed_file: {
+    doc: "File holding the user NKey seed (as written by `nk -gen user`).",
+    format: "sr-text",
+    default: null,
+    nullable: true,
+  },
+  credentials: {
+    doc: "NATS credentials file (`.creds`: user JWT and NKey seed, as written by `nsc`).",
+    format: "sr-text",
+    default: null,
+    nullable: true,
+  },
+};
+
+export const httpTlsSchema: Schema<RawHttpTls> = {
+  cert: {
+    doc: "Path of the HTTPS server certificate (PEM; may include the chain).",
+    format: "sr-text",
+    default: null,
+  },
+  key: {
+    doc: "Path of the HTTPS server private key (PEM, not encrypted).",
+    format: "sr-text",
+    default: null,
+  },
+};
+
+export const basicAuthSchema: Schema<RawBasicAuth> = {
+  user: {
+    doc: "User name Prometheus sends.",
+    format: "sr-text",
+    default: null,
+  },
+  password: {
+    doc: "Password Prometheus sends; give this or password_file.",
+    format: "sr-text",
+    default: null,
+    nullable: true,
+    sensitive: true,
+  },
+  password_file: {
+    doc: "File holding the password (one trailing newline is ignored).",
     format: "sr-text",
     default: null,
     nullable: true,
@@ -636,11 +809,17 @@ export function describeSettings(): {
   topic: SettingDoc[];
   advisory: SettingDoc[];
   tls: SettingDoc[];
+  auth: SettingDoc[];
+  httpTls: SettingDoc[];
+  basicAuth: SettingDoc[];
 } {
   return {
     settings: describe(settingsSchema),
     topic: describe(topicSchema),
     advisory: describe(advisorySchema),
     tls: describe(tlsSchema),
+    auth: describe(authSchema),
+    httpTls: describe(httpTlsSchema),
+    basicAuth: describe(basicAuthSchema),
   };
 }

@@ -13,11 +13,25 @@ export type StartPosition =
   | { kind: "delta"; ms: number };
 
 export interface TlsConfig {
-  /** Paths to PEM files. */
+  /** Paths to PEM files (checked readable and parseable at load; read again at each connect). */
   ca?: string;
   cert?: string;
   key?: string;
+  /** Name the server certificate is verified against instead of the URL's host. */
+  serverName?: string;
 }
+
+/**
+ * How a worker authenticates to one cluster. Secrets are held here after `${VAR}` expansion
+ * and reading `*_file` keys; nothing may log or print this object (the logger would redact
+ * the fields by name anyway).
+ */
+export type NatsAuth =
+  | { kind: "user"; user: string; password: string }
+  | { kind: "token"; token: string }
+  | { kind: "nkey"; seed: string }
+  /** A credentials file: the user JWT and the NKey seed that signs the nonce. */
+  | { kind: "credentials"; file: string; jwt: string; seed: string };
 
 export interface AdvisoryConfig {
   /** Channel the advisories are published to. */
@@ -53,6 +67,10 @@ export interface TopicConfig {
   tls?: TlsConfig;
   disableSourceTls: boolean;
   disableTargetTls: boolean;
+  /** Effective authentication per side (topic block wins over the top level). Credentials
+   * inside a URL win over these for that server. */
+  sourceAuth?: NatsAuth;
+  targetAuth?: NatsAuth;
   startAt: StartPosition;
   /** Messages in flight per worker (STAN maxInFlight and the publish window). */
   maxInFlight: number;
@@ -67,6 +85,10 @@ export interface TopicConfig {
 export interface HttpConfig {
   host: string;
   port: number;
+  /** Serve HTTPS: PEM paths, checked at load and read when the server starts. */
+  tls?: { cert: string; key: string };
+  /** Basic authentication required for /metrics (not for /healthz and /livez). */
+  basicAuth?: { user: string; password: string };
 }
 
 export interface AppConfig {

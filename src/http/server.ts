@@ -4,10 +4,16 @@
  * and its event loop answer; nothing else is checked, so a broken cluster never restarts us).
  * Kubernetes: livenessProbe → /livez, readinessProbe → /healthz.
  *
- * Only GET and HEAD; no request bodies are read; errors answer JSON without stacks. The same
- * app is served on the main port and on each distinct extra port (the original `monitor` key).
+ * Only GET and HEAD; no request bodies are read (a GET or HEAD that carries one gets 413, and
+ * every request with a body closes its connection); errors answer JSON without stacks. The same
+ * app is served on the main port and on each distinct extra port (the original `monitor` key),
+ * over HTTPS when a certificate is configured. Basic authentication, when configured, guards
+ * /metrics only: probes cannot send credentials, and /healthz shows no secrets.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import type { NextFunction, Request, Response } from "express";
@@ -27,6 +33,10 @@ export interface HttpServerOptions {
   registry: Registry;
   status: () => TopicStatus[];
   logger: Logger;
+  /** Serve HTTPS with these PEM files (read at start). */
+  tls?: { cert: string; key: string };
+  /** Credentials /metrics requires. */
+  basicAuth?: { user: string; password: string };
 }
 
 export interface HttpServer {
@@ -37,6 +47,8 @@ export interface HttpServer {
 }
 
 const ROUTES = ["/metrics", "/healthz", "/livez"];
+/** Request line and headers; Node's default is 16 KiB, a scraper or a probe needs far less. */
+const MAX_HEADER_BYTES = 8 * 1024;
 
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const log = options.logger.child({ component: "http" });
@@ -56,15 +68,21 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       if (started) throw new ReplicatorError("http server already started");
       started = true;
       try {
+        const tls = options.tls && readTls(options.tls);
         for (const port of listenPorts(options.port, options.extraPorts ?? [])) {
-          servers.push(await listen(app, options.host, port, log));
+          servers.push(await listen(app, options.host, port, log, tls));
         }
       } catch (err) {
         await stop();
         throw err;
       }
       const ports = servers.map((s) => (s.address() as AddressInfo).port);
-      log.info("http listening", { host: options.host, ports });
+      log.info("http listening", {
+        host: options.host,
+        ports,
+        scheme: options.tls ? "https" : "http",
+        metricsAuth: options.basicAuth ? "basic" : "none",
+      });
       return { ports };
     },
     stop,
@@ -77,12 +95,29 @@ function createApp(options: HttpServerOptions, log: Logger): express.Express {
   app.set("env", "production");
   app.set("query parser", false);
 
-  app.use((_req: Request, res: Response, next: NextFunction) => {
+  app.use((req: Request, res: Response, next: NextFunction) => {
     res.set({ "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" });
+    if (hasBody(req)) {
+      // Never read: the connection is closed after the answer instead of draining the body.
+      res.set("Connection", "close");
+      if (req.method === "GET" || req.method === "HEAD") {
+        res.status(413).json({ error: "request body not accepted" });
+        return;
+      }
+    }
     next();
   });
 
-  app.get("/metrics", async (_req: Request, res: Response) => {
+  const checkCredentials = options.basicAuth ? basicAuthCheck(options.basicAuth) : undefined;
+  app.get("/metrics", async (req: Request, res: Response) => {
+    if (checkCredentials && !checkCredentials(req.headers.authorization)) {
+      log.debug("metrics request without valid credentials", { remote: req.socket.remoteAddress });
+      res
+        .set("WWW-Authenticate", 'Basic realm="stream-replicator metrics", charset="UTF-8"')
+        .status(401)
+        .json({ error: "unauthorized" });
+      return;
+    }
     const text = await options.registry.metrics();
     res.set("Content-Type", options.registry.contentType).send(text);
   });
@@ -117,6 +152,28 @@ function createApp(options: HttpServerOptions, log: Logger): express.Express {
     res.status(status).json({ error: text });
   });
   return app;
+}
+
+function hasBody(req: Request): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+/**
+ * A checker of `Authorization: Basic ...` headers. Both sides are hashed before the
+ * constant-time comparison, so neither the length nor the content leaks through timing.
+ */
+function basicAuthCheck(expected: {
+  user: string;
+  password: string;
+}): (header: string | undefined) => boolean {
+  const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest();
+  const want = digest(`${expected.user}:${expected.password}`);
+  return (header) => {
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? "");
+    const given = m?.[1] === undefined ? "" : Buffer.from(m[1], "base64").toString("utf8");
+    return timingSafeEqual(digest(given), want) && m !== null;
+  };
 }
 
 /** Status of a 4xx error thrown by express itself (bad URL encoding...), else undefined. */
@@ -225,14 +282,31 @@ function listenPorts(main: number, extra: number[]): number[] {
   return ports;
 }
 
+function readTls(files: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
+  const read = (what: string, path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ReplicatorError(`cannot read the HTTPS ${what} ${path}: ${errorText(err)}`, {
+        cause: err,
+      });
+    }
+  };
+  return { cert: read("certificate", files.cert), key: read("key", files.key) };
+}
+
 function listen(
   app: express.Express,
   host: string,
   port: number,
   log: Logger,
+  tls: { cert: Buffer; key: Buffer } | undefined,
 ): Promise<http.Server> {
   return new Promise((resolve, reject) => {
-    const server = http.createServer(app);
+    const settings = { maxHeaderSize: MAX_HEADER_BYTES };
+    const server = tls
+      ? https.createServer({ ...settings, ...tls }, app)
+      : http.createServer(settings, app);
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
     const onStartError = (err: Error): void => {

@@ -25,6 +25,10 @@ export interface SessionOptions {
   user?: string;
   pass?: string;
   token?: string;
+  /** NKey authentication: the public key (or a user JWT) and the signer of the server's nonce. */
+  nkey?: string;
+  userJwt?: string;
+  signNonce?: (nonce: Buffer) => Buffer;
   connectTimeoutMs: number;
   /** How long the target has to acknowledge a publish. */
   publishTimeoutMs: number;
@@ -108,6 +112,9 @@ export class StanSession {
           ...(options.tls ? { tls: options.tls } : {}),
           ...(options.user !== undefined ? { user: options.user, pass: options.pass } : {}),
           ...(options.token !== undefined ? { token: options.token } : {}),
+          ...(options.nkey !== undefined ? { nkey: options.nkey } : {}),
+          ...(options.userJwt !== undefined ? { userJWT: options.userJwt } : {}),
+          ...(options.signNonce !== undefined ? { nonceSigner: options.signNonce } : {}),
         } as stan.StanOptions);
       } catch (err) {
         reject(new ConnectionError(errorText(err), { cause: err, retriable: false }));
@@ -325,12 +332,41 @@ function classifyPublishError(err: unknown): PublishFailureReason {
   return "error";
 }
 
+/** What to check for the security failures an operator meets, appended to the library's text. */
+const CONNECT_HINTS: ReadonlyArray<[RegExp, string]> = [
+  [
+    /unable to verify|self[- ]signed|unable to get (local )?issuer|certificate has expired/i,
+    "TLS: the server's certificate is not trusted (check tls.ca)",
+  ],
+  [
+    /Hostname\/IP does not match/i,
+    "TLS: the server's certificate is not valid for this host (check the URL or tls.server_name)",
+  ],
+  [
+    /requires a client certificate|certificate required|bad certificate/i,
+    "TLS: the server wants a client certificate it trusts (check tls.cert and tls.key)",
+  ],
+  [
+    /does not support a secure connection/i,
+    "TLS is configured but the server has none (use disable_source_tls / disable_target_tls)",
+  ],
+  [
+    /requires a secure connection/i,
+    "the server requires TLS (add a tls block or use a tls:// URL)",
+  ],
+  [
+    /Authorization Violation|Authentication Timeout|requires an Nkey signature/i,
+    "check the credentials (source_auth / target_auth or the URL)",
+  ],
+];
+
 function describeConnectError(err: unknown): string {
   const text = errorText(err);
   if (text.includes("clientID already registered")) {
     return "client id still registered on the server (an earlier session has not been released yet)";
   }
-  return text;
+  const hint = CONNECT_HINTS.find(([pattern]) => pattern.test(text))?.[1];
+  return hint === undefined ? text : `${text} (${hint})`;
 }
 
 function safeClose(conn: stan.Stan): void {

@@ -236,6 +236,8 @@ export interface ReadAllOptions {
   /** After `expect` is reached, keep listening this long to catch extra messages. Default 0. */
   settleMs?: number;
   clientId?: string;
+  /** Extra client options (tls, user/pass, token, ...). */
+  stanOptions?: StanOptions;
 }
 
 /**
@@ -251,6 +253,7 @@ export async function readAll(
   const deadline = Date.now() + opts.timeoutMs;
   const client = await connectStan(url, clusterId, opts.clientId ?? uniqueClientId("read"), {
     timeoutMs: opts.timeoutMs,
+    stanOptions: opts.stanOptions,
   });
   try {
     return await collect(client, channel, opts, deadline);

@@ -7,11 +7,25 @@ import { loadConfig } from "../../src/config";
 import type { AppConfig, LoadOptions, TopicConfig } from "../../src/config";
 import { ConfigError } from "../../src/errors";
 import { CONFIG_DOC_PATH, renderConfigDoc } from "../../scripts/gen-config-doc";
+import { makeTestCerts } from "../support/certs";
 
 const FIXTURES = join(__dirname, "..", "fixtures", "config");
 const fixture = (name: string): string => join(FIXTURES, name);
 const tmp = mkdtempSync(join(tmpdir(), "sr-config-test-"));
 let written = 0;
+
+/**
+ * The fixtures name TLS files that do not exist on this machine (/etc/sr/ca.pem...): the loader
+ * checks every file it is given, so these tests read real PEMs in their place, by name.
+ */
+const certs = makeTestCerts();
+function fakeTlsFiles(path: string): Buffer {
+  const name = path.split("/").pop() ?? "";
+  if (path.includes("private_keys") || /(^|[-_.])(key|k)\.pem$/.test(name)) {
+    return readFileSync(certs.clientKey);
+  }
+  return readFileSync(/ca\.pem$/.test(name) ? certs.ca : certs.clientCert);
+}
 
 /** Writes `yaml` to a new temp file and returns its path. */
 function writeYaml(yaml: string): string {
@@ -32,7 +46,7 @@ ${extra}`;
 }
 
 function load(yaml: string, options: Omit<LoadOptions, "file"> = {}): AppConfig {
-  return loadConfig({ env: {}, ...options, file: writeYaml(yaml) });
+  return loadConfig({ env: {}, readFile: fakeTlsFiles, ...options, file: writeYaml(yaml) });
 }
 
 function topicOf(yaml: string, options: Omit<LoadOptions, "file"> = {}): TopicConfig {
@@ -103,7 +117,7 @@ test("config - the original README example loads with exactly the expected value
 });
 
 test("config - the original's TLS keys (scheme, ssl_dir, puppet identity) and YAML 1.1 booleans load", () => {
-  const config = loadConfig({ file: fixture("legacy-tls.yaml"), env: {} });
+  const config = loadConfig({ file: fixture("legacy-tls.yaml"), env: {}, readFile: fakeTlsFiles });
   assert.equal(config.logLevel, "debug"); // debug: yes
   const [dc1, dc3] = config.topics;
   assert.deepEqual(dc1?.tls, {
@@ -125,7 +139,7 @@ test("config - the original's TLS keys (scheme, ssl_dir, puppet identity) and YA
 });
 
 test("config - every new key is read and converted", () => {
-  const config = loadConfig({ file: fixture("new-keys.yaml"), env: {} });
+  const config = loadConfig({ file: fixture("new-keys.yaml"), env: {}, readFile: fakeTlsFiles });
   assert.equal(config.logLevel, "warn");
   assert.equal(config.logFormat, "json");
   assert.equal(config.stateSaveIntervalMs, 60_000);
@@ -413,7 +427,7 @@ test("config tls - relative paths are joined with ssl_dir, absolute ones kept", 
 // ---- the result ----
 
 test("config - the result is deeply frozen", () => {
-  const config = loadConfig({ file: fixture("new-keys.yaml"), env: {} });
+  const config = loadConfig({ file: fixture("new-keys.yaml"), env: {}, readFile: fakeTlsFiles });
   const [topic] = config.topics;
   assert.ok(topic);
   for (const value of [

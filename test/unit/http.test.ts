@@ -1,5 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import https from "node:https";
 import net from "node:net";
 import { Registry } from "prom-client";
 import { createHttpServer, healthReport } from "../../src/http/server";
@@ -7,6 +9,7 @@ import type { HttpServerOptions } from "../../src/http/server";
 import { createTestLogger } from "../../src/logging/logger";
 import { createMetrics } from "../../src/metrics/metrics";
 import type { TopicStatus, WorkerStatus } from "../../src/replicator/status";
+import { makeTestCerts } from "../support/certs";
 
 const T0 = Date.UTC(2024, 0, 1, 0, 0, 0);
 
@@ -322,4 +325,82 @@ test("healthReport - unknown since times are null instead of throwing", () => {
   ]);
   assert.equal(report.status, "unhealthy");
   assert.equal(report.topics[0]!.workers[0]!.source.since, null);
+});
+
+// ---- security: basic auth on /metrics, bodies, HTTPS ----
+
+const basic = (user: string, password: string): string =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+
+test("basic auth - /metrics answers 401 without or with wrong credentials, 200 with them", async (t) => {
+  const s = await serve(t, { basicAuth: { user: "prom", password: "s3cret" } });
+  for (const headers of [
+    {} as Record<string, string>,
+    { authorization: basic("prom", "wrong") },
+    { authorization: basic("other", "s3cret") },
+    { authorization: "Bearer s3cret" },
+  ]) {
+    const res = await s.get("/metrics", { headers });
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get("www-authenticate") ?? "", /^Basic realm=/);
+    assert.deepEqual(await res.json(), { error: "unauthorized" });
+  }
+  const ok = await s.get("/metrics", { headers: { authorization: basic("prom", "s3cret") } });
+  assert.equal(ok.status, 200);
+  assert.match(await ok.text(), /stream_replicator_build_info/);
+  assert.ok(!JSON.stringify(s.logger.entries).includes("s3cret"));
+});
+
+test("basic auth - /healthz and /livez stay open for probes", async (t) => {
+  const s = await serve(t, { basicAuth: { user: "prom", password: "s3cret" } });
+  for (const path of ["/healthz", "/livez"]) {
+    const res = await s.get(path);
+    assert.equal(res.status, 200, path);
+    await res.arrayBuffer();
+  }
+});
+
+test("a GET with a body gets 413 and the connection is closed", async (t) => {
+  const s = await serve(t);
+  const reply = await new Promise<string>((resolve, reject) => {
+    const sock = net.connect(Number(new URL(s.base).port), "127.0.0.1", () => {
+      sock.write("GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+    });
+    let data = "";
+    sock.on("data", (c) => (data += c.toString()));
+    sock.on("end", () => resolve(data));
+    sock.on("error", reject);
+  });
+  assert.match(reply, /^HTTP\/1\.1 413 /);
+  assert.match(reply, /\r\nConnection: close\r\n/i);
+  assert.match(reply, /\{"error":"request body not accepted"\}$/);
+});
+
+test("https - served with the configured certificate; a missing file fails the start clearly", async (t) => {
+  const certs = makeTestCerts();
+  const s = await serve(t, { tls: { cert: certs.serverCert, key: certs.serverKey } });
+  const port = s.ports[0]!;
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = https.get(
+      { host: "127.0.0.1", port, path: "/livez", ca: readFileSync(certs.ca) },
+      (res) => {
+        let data = "";
+        res.on("data", (c: Buffer) => (data += c.toString()));
+        res.on("end", () => resolve(`${res.statusCode} ${data}`));
+      },
+    );
+    req.on("error", reject);
+  });
+  assert.equal(body, '200 {"status":"alive"}');
+  await assert.rejects(fetch(`http://127.0.0.1:${port}/livez`));
+
+  const broken = createHttpServer({
+    host: "127.0.0.1",
+    port: 0,
+    registry: new Registry(),
+    status: () => [],
+    logger: createTestLogger(),
+    tls: { cert: certs.serverCert, key: "/nonexistent/key.pem" },
+  });
+  await assert.rejects(broken.start(), /cannot read the HTTPS key \/nonexistent\/key\.pem: ENOENT/);
 });
