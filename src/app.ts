@@ -19,7 +19,7 @@ import type { Metrics } from "./metrics/metrics";
 import { samplingHooks, topicObserver } from "./metrics/observer";
 import type { TopicStatus } from "./replicator/status";
 import { Topic } from "./replicator/topic";
-import { clientId, createStanConnector } from "./stan/connector";
+import { clientId, createStanConnector, stanClientId } from "./stan/connector";
 import type { StanConnector } from "./stan/connector";
 import { redactUrl } from "./util/redact";
 
@@ -169,7 +169,8 @@ function buildTopic(
     log,
     now,
     redactUrl,
-    clientId,
+    // Status and logs show the STAN client id; metric labels keep the stable `<name>_<n>`.
+    clientId: (_name, n) => stanClientId(t, n),
   });
   const lagPoller = t.sourceMonitorUrl
     ? createLagPoller({

@@ -6,6 +6,7 @@
  * here (percent-decoded, which the nats 1.4 client does not do) and passed as options, so the
  * library's own error texts cannot contain it.
  */
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
@@ -24,8 +25,25 @@ export const SESSION_DEFAULTS = {
   pingMaxOut: 10,
 };
 
+/** `<name>_<n>`: the worker's id in logs and metric labels, and its STAN client id when ordered. */
 export function clientId(name: string, worker: number): string {
   return `${name}_${worker}`;
+}
+
+/**
+ * A suffix unique to this process. A plain durable is keyed by client id + durable name, so an
+ * ordered worker's client id must stay `<name>_<n>` across restarts. A durable queue group is
+ * keyed by queue group + durable name only, so queued workers (and the advisory publisher) can
+ * and must differ per process: several processes share one queue group, and identical ids
+ * would refuse each other ("clientID already registered").
+ */
+const INSTANCE = randomBytes(4).toString("hex");
+
+/** The STAN client id a session of this topic uses. */
+export function stanClientId(topic: TopicConfig, worker: number | "advisor"): string {
+  if (worker === "advisor") return `${topic.name}_advisor_${INSTANCE}`;
+  const id = clientId(topic.name, worker);
+  return topic.queued ? `${id}_${INSTANCE}` : id;
 }
 
 export function createStanConnector(topic: TopicConfig): StanConnector {
@@ -58,7 +76,7 @@ export function createStanConnector(topic: TopicConfig): StanConnector {
     const { url, host, credentials } = splitUrl(nextUrl(side, worker));
     return {
       clusterId: side === "source" ? topic.sourceClusterId : topic.targetClusterId,
-      clientId: worker === "advisor" ? `${topic.name}_advisor` : clientId(topic.name, worker),
+      clientId: stanClientId(topic, worker),
       url,
       tls: tlsFor(side, host),
       ...authFor(side, credentials),
