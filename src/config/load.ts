@@ -116,7 +116,16 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
     );
   }
 
-  const settings = loadSettings(data, env, options.overrides ?? {}, fail);
+  // Topic names are free text and may contain dots, which convict would read as nesting: it
+  // only checks that `topics` is a mapping, the topics themselves are validated one by one.
+  const rawTopics = isMapping(data.topics) ? data.topics : undefined;
+  const settings = loadSettings(
+    rawTopics ? { ...data, topics: {} } : data,
+    env,
+    options.overrides ?? {},
+    fail,
+  );
+  if (rawTopics) settings.topics = rawTopics;
   const topLevel =
     (block: string): Fail =>
     (k, p) =>
@@ -394,6 +403,15 @@ function loadTopic(
       ? pick(defaults, "targetAuth")
       : authEntry("targetAuth", t.target_auth, readFile, (k, p) => fail(`target_auth.${k}`, p))),
   };
+  // Client ids are `<name>_<n>`, and STAN accepts only [A-Za-z0-9_-] in a client id.
+  const durable =
+    t.name ?? `${name.replace(/[^A-Za-z0-9_-]/g, "_")}_${underscored}_stream_replicator`;
+  if (!/^[A-Za-z0-9_-]+$/.test(durable)) {
+    fail(
+      "name",
+      `"${durable}" may only hold letters, digits, _ and - (it prefixes STAN client ids)`,
+    );
+  }
   return {
     key: name,
     topic: t.topic,
@@ -405,7 +423,7 @@ function loadTopic(
     workers,
     queued: t.queued ?? workers > 1,
     queueGroup: t.queue_group ?? `${underscored}_stream_replicator_grp`,
-    name: t.name ?? `${name}_${underscored}_stream_replicator`,
+    name: durable,
     ...(t.inspect !== null ? { inspect: t.inspect } : {}),
     ...(t.update_flag !== null ? { updateFlag: t.update_flag } : {}),
     ...(t.age !== null ? { ageMs: ms(t.age) } : {}),

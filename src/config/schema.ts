@@ -491,11 +491,11 @@ export const topicSchema: Schema<RawTopic> = {
     defaultText: "`<topic, . as _>_stream_replicator_grp`",
   },
   name: {
-    doc: "Durable name, also the prefix of client IDs `<name>_<worker>`.",
+    doc: "Durable name, also the prefix of client IDs `<name>_<worker>`: letters, digits, _ and - only.",
     format: "sr-text",
     default: null,
     nullable: true,
-    defaultText: "`<topic name>_<topic, . as _>_stream_replicator`",
+    defaultText: "`<topic name>_<topic>_stream_replicator`, other characters as _",
   },
   inspect: {
     doc: "JSON field identifying the sender (e.g. host); with age, a sender is copied at most once per age. Needs age.",

@@ -138,20 +138,21 @@ export async function waitForHealth(
   status: number,
   timeoutMs = 30_000,
 ): Promise<void> {
-  await waitFor(
-    async () => {
-      try {
-        return (await proc.get("/healthz")).status === status;
-      } catch {
-        return false;
-      }
-    },
-    {
-      timeoutMs,
-      intervalMs: 200,
-      message: `/healthz never answered ${status}:\n${proc.output().slice(-3000)}`,
-    },
-  );
+  try {
+    await waitFor(
+      async () => {
+        try {
+          return (await proc.get("/healthz")).status === status;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs, intervalMs: 200, message: `/healthz answering ${status}` },
+    );
+  } catch (err) {
+    // The output as it is now, at the deadline: it says why the replicator is not there.
+    throw new Error(`${(err as Error).message}\n${proc.output().slice(-3000)}`);
+  }
 }
 
 /** The YAML of one topic between two test servers. */

@@ -836,3 +836,17 @@ test("config error - no file from --config or SR_CONFIG", () => {
     },
   );
 });
+
+test("config - a topic name may contain dots", () => {
+  const config = load(withTopic().replace("  cmdb:", "  acme.cmdb:"), { topics: ["acme.cmdb"] });
+  assert.equal(config.topics.length, 1);
+  assert.equal(config.topics[0]?.key, "acme.cmdb");
+  assert.equal(config.topics[0]?.name, "acme_cmdb_acme_cmdb_stream_replicator");
+});
+
+test("config error - a name STAN cannot use in a client id", () => {
+  assert.throws(
+    () => load(withTopic("    name: my.replicator\n")),
+    /topics\.cmdb\.name: "my\.replicator" may only hold letters, digits, _ and -/,
+  );
+});
