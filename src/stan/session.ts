@@ -197,7 +197,9 @@ export class StanSession {
       const failNow = (reason: PublishFailureReason, text: string): void => settle(reason, text);
       this.inflight.add(failNow);
       try {
-        this.conn.publish(subject, data, (err: unknown) => {
+        // A plain Uint8Array view: given a Buffer, the library copies the payload twice.
+        const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        this.conn.publish(subject, bytes, (err: unknown) => {
           if (err === undefined || err === null || err === "") {
             if (this.transportGone || this.isEnded) settle("connection_closed", "connection lost");
             else settle(undefined);
@@ -284,7 +286,7 @@ export class StanSession {
 function toInbound(m: stan.Message, sessionEnded: () => boolean): InboundMessage {
   return {
     sequence: m.getSequence(),
-    data: m.getRawData(),
+    data: rawBytes(m),
     timestampMs: Math.floor(m.getTimestampRaw() / 1e6),
     redelivered: m.isRedelivered(),
     ack: () => {
@@ -299,6 +301,17 @@ function toInbound(m: stan.Message, sessionEnded: () => boolean): InboundMessage
       }
     },
   };
+}
+
+/**
+ * The payload as a Buffer view of the decoded protobuf bytes, without the copy getRawData()
+ * makes. Byte-exact either way; this is the per-message hot path.
+ */
+function rawBytes(m: stan.Message): Buffer {
+  const proto = (m as unknown as { msg?: { getData?: () => unknown } }).msg;
+  const raw = proto?.getData?.();
+  if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  return m.getRawData();
 }
 
 function applyStart(opts: stan.SubscriptionOptions, start: StartSpec): void {
