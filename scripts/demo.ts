@@ -5,14 +5,15 @@
  * `npm run demo -- --seconds 20` stops by itself (used by the test suite).
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { startStan, stopAll } from "../test/support/servers";
+import { getFreePort, startStan, stopAll } from "../test/support/servers";
 import { connectStan, closeStan } from "../test/support/stan-client";
 
 const REPO = path.resolve(__dirname, "..");
 const CONFIG = path.join(REPO, "examples/demo.yaml");
-const METRICS_URL = "http://127.0.0.1:9180/metrics";
+/** The ports examples/demo.yaml names; `--free-ports` swaps them for free ones (tests). */
+const PORTS = { dc1: 14222, dc2: 14223, dc1Monitor: 18222, http: 9180 };
 const HOSTS = 300;
 const RATE_PER_SECOND = 500;
 
@@ -33,20 +34,45 @@ function sum(text: string, metric: string, label?: string): number {
 }
 
 async function main(): Promise<void> {
-  const seconds = parseSeconds(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const seconds = parseSeconds(argv);
   const dir = path.join(REPO, ".tmp/demo");
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  let config = CONFIG;
+  const ports = { ...PORTS };
+  if (argv.includes("--free-ports")) {
+    let yaml = readFileSync(CONFIG, "utf8");
+    for (const key of Object.keys(ports) as Array<keyof typeof ports>) {
+      ports[key] = await getFreePort();
+      yaml = yaml.replaceAll(`:${PORTS[key]}`, `:${ports[key]}`); // URLs
+      yaml = yaml.replaceAll(`: ${PORTS[key]}\n`, `: ${ports[key]}\n`); // http_port
+    }
+    config = path.join(dir, "demo.yaml");
+    writeFileSync(config, yaml);
+  }
+  const metricsUrl = `http://127.0.0.1:${ports.http}/metrics`;
 
-  console.log("starting NATS Streaming dc1 on 127.0.0.1:14222 and dc2 on 127.0.0.1:14223");
-  const dc1 = await startStan({ clusterId: "dc1", port: 14222, store: "FILE", monitorPort: 18222 });
-  const dc2 = await startStan({ clusterId: "dc2", port: 14223, store: "FILE" });
+  console.log(
+    `starting NATS Streaming dc1 on 127.0.0.1:${ports.dc1} and dc2 on 127.0.0.1:${ports.dc2}`,
+  );
+  const dc1 = await startStan({
+    clusterId: "dc1",
+    port: ports.dc1,
+    store: "FILE",
+    monitorPort: ports.dc1Monitor,
+  });
+  await startStan({ clusterId: "dc2", port: ports.dc2, store: "FILE" });
 
-  console.log(`starting the replicator: stream-replicator --config ${path.relative(REPO, CONFIG)}`);
+  console.log(`starting the replicator: stream-replicator --config ${path.relative(REPO, config)}`);
   const replicator = spawn(
     process.execPath,
-    ["--import", "tsx", path.join(REPO, "src/main.ts"), "--config", CONFIG],
-    { cwd: REPO, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, SR_LOG_LEVEL: "warn" } },
+    ["--import", "tsx", path.join(REPO, "src/main.ts"), "--config", config],
+    {
+      cwd: REPO,
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, SR_LOG_LEVEL: "warn" },
+    },
   );
   const exited = new Promise<number | null>((resolve) => replicator.on("exit", resolve));
 
@@ -65,13 +91,17 @@ async function main(): Promise<void> {
     }
   }, 100);
 
-  console.log(`publishing ${RATE_PER_SECOND} registrations/s from ${HOSTS} nodes to dc1 demo.registrations`);
-  console.log(`metrics: ${METRICS_URL}   health: http://127.0.0.1:9180/healthz   Ctrl-C to stop\n`);
+  console.log(
+    `publishing ${RATE_PER_SECOND} registrations/s from ${HOSTS} nodes to dc1 demo.registrations`,
+  );
+  console.log(
+    `metrics: ${metricsUrl}   health: http://127.0.0.1:${ports.http}/healthz   Ctrl-C to stop\n`,
+  );
 
   let last = { received: 0, copied: 0, skipped: 0 };
   const progressTimer = setInterval(async () => {
     try {
-      const text = await (await fetch(METRICS_URL)).text();
+      const text = await (await fetch(metricsUrl)).text();
       const now = {
         received: sum(text, "stream_replicator_received_msgs"),
         copied: sum(text, "stream_replicator_copied_msgs"),

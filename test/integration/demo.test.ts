@@ -6,10 +6,14 @@ import path from "node:path";
 const REPO = path.resolve(__dirname, "..", "..");
 
 test("demo - npm run demo replicates and stops cleanly", { timeout: 90_000 }, async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--seconds", "10"], {
-    cwd: REPO,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "scripts/demo.ts", "--seconds", "10", "--free-ports"],
+    {
+      cwd: REPO,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (out += d.toString()));
