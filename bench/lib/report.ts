@@ -1,0 +1,102 @@
+/**
+ * The printed table (one row per contender, ratios against the peer and the ceiling) and the
+ * JSON file in bench/results/.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import type { Ceiling } from "./ceiling";
+import type { RunResult } from "./scenario";
+
+export interface Report {
+  started: string;
+  finished?: string;
+  machine: Record<string, unknown>;
+  options: Record<string, unknown>;
+  ceiling?: Ceiling | { error: string };
+  runs: RunResult[];
+  limiterMemory?: unknown;
+  stateSave?: unknown;
+  profile?: unknown;
+}
+
+const COLUMNS = [
+  "contender",
+  "drain msg/s",
+  "MB/s",
+  "×peer",
+  "×ceiling",
+  "start s",
+  "live msg/s",
+  "p50 ms",
+  "p99 ms",
+  "max ms",
+  "RSS MiB",
+  "CPU s",
+  "CPU µs/msg",
+  "result",
+] as const;
+
+const int = (n: number | undefined): string =>
+  n === undefined || !Number.isFinite(n) ? "-" : Math.round(n).toLocaleString("en-US");
+const fix = (n: number | undefined, d = 1): string =>
+  n === undefined || !Number.isFinite(n) ? "-" : n.toFixed(d);
+const ratio = (a: number | undefined, b: number | undefined): string =>
+  a === undefined || b === undefined || b === 0 ? "-" : (a / b).toFixed(2);
+
+export function formatTable(report: Report, size: number): string {
+  const ceiling = report.ceiling && "rate" in report.ceiling ? report.ceiling : undefined;
+  const peer = report.runs.find((r) => r.kind === "peer" && r.ok)?.drainRate;
+  const rows: string[][] = [];
+  if (ceiling) {
+    rows.push([
+      `ceiling: stan-bench min(pub ${int(ceiling.pubRate)}, sub ${int(ceiling.subRate)})`,
+      int(ceiling.rate),
+      fix((ceiling.rate * size) / 1048576),
+      ratio(ceiling.rate, peer),
+      "1.00",
+      ...Array<string>(9).fill("-"),
+    ]);
+  }
+  for (const r of report.runs) {
+    const failed = !r.ok;
+    const rate = failed ? undefined : r.drainRate;
+    rows.push([
+      r.label,
+      failed ? `(${int(r.drainRate)})` : int(rate),
+      fix(failed ? undefined : r.drainMBps),
+      r.kind === "peer" ? (failed ? "-" : "1.00") : ratio(rate, peer),
+      ratio(rate, ceiling?.rate),
+      fix(r.startupSeconds, 2),
+      int(r.live?.rate),
+      fix(r.live?.latency?.p50),
+      fix(r.live?.latency?.p99),
+      fix(r.live?.latency?.max),
+      fix(r.peakRssMiB, 0),
+      fix(r.cpuSeconds, 1),
+      fix(r.cpuMicrosPerMsg, 0),
+      failed
+        ? `FAILED: ${r.failures.join("; ")}`
+        : r.warnings.length > 0
+          ? "OK (see warnings)"
+          : "OK",
+    ]);
+  }
+  const widths = COLUMNS.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) =>
+        i === 0 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0),
+      )
+      .join(" | ")
+      .trimEnd();
+  const sep = widths.map((w) => "-".repeat(w)).join("-|-");
+  return [line(COLUMNS), sep, ...rows.map(line)].join("\n");
+}
+
+/** Writes the report to bench/results/<timestamp>.json and returns the path. */
+export function writeReport(report: Report, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${report.started.replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
+  return file;
+}

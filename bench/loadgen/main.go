@@ -1,0 +1,252 @@
+// sr-loadgen: the benchmark's load generator and latency probe, in Go so that the measuring
+// instrument costs little CPU next to the contender (a node-nats-streaming client spends
+// ~100 µs of CPU per message; stan.go about a tenth of that).
+//
+//	sr-loadgen fill -url U -cluster C -channel X -n N -size S -senders K
+//	    publishes backlog messages (phase B, ids 0..N-1) as fast as acks allow
+//	sr-loadgen live -src-url U -src-cluster C -dst-url U2 -dst-cluster C2 -channel X
+//	                -rate R -seconds T -size S -senders K -expect E
+//	    subscribes to the target (new messages only), publishes phase L messages at R msgs/s
+//	    for T seconds, and records arrival - publish time for the first arrival of each one
+//	    until E distinct live messages arrived (or -timeout passed)
+//
+// Both print one JSON object on stdout. Payloads follow bench/lib/payload.ts exactly:
+//
+//	{"id":"000000123","ph":"B","ts":"1732500000000.123","sender":"B-host-000123","pad":"xxx"}
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	stan "github.com/nats-io/stan.go"
+)
+
+const (
+	idOffset = len(`{"id":"`)
+	idWidth  = 9
+	phOffset = idOffset + idWidth + len(`","ph":"`)
+	tsOffset = phOffset + 1 + len(`","ts":"`)
+	tsWidth  = 17
+	minSize  = 100
+)
+
+type payloads struct {
+	template []byte
+	senders  int
+}
+
+func newPayloads(size, senders int) *payloads {
+	if size < minSize {
+		fail("size must be >= %d", minSize)
+	}
+	t := make([]byte, size)
+	for i := range t {
+		t[i] = 'x'
+	}
+	copy(t[size-2:], `"}`)
+	return &payloads{template: t, senders: senders}
+}
+
+func nowMs() float64 { return float64(time.Now().UnixNano()) / 1e6 }
+
+func (p *payloads) make(phase byte, id int) []byte {
+	buf := make([]byte, len(p.template))
+	copy(buf, p.template)
+	head := fmt.Sprintf(`{"id":"%09d","ph":"%c","ts":"%017.3f","sender":"%c-host-%06d","pad":"`,
+		id, phase, nowMs(), phase, id%p.senders)
+	copy(buf, head)
+	return buf
+}
+
+func decode(b []byte) (phase byte, id int, ts float64, ok bool) {
+	if len(b) < minSize || string(b[:idOffset]) != `{"id":"` {
+		return 0, 0, 0, false
+	}
+	id, err1 := strconv.Atoi(string(b[idOffset : idOffset+idWidth]))
+	ts, err2 := strconv.ParseFloat(string(b[tsOffset:tsOffset+tsWidth]), 64)
+	return b[phOffset], id, ts, err1 == nil && err2 == nil
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "sr-loadgen: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func connect(cluster, url, prefix string) stan.Conn {
+	id := fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), time.Now().UnixNano()%1e9)
+	sc, err := stan.Connect(cluster, id, stan.NatsURL(url), stan.PubAckWait(60*time.Second),
+		stan.MaxPubAcksInflight(4096),
+		stan.SetConnectionLostHandler(func(_ stan.Conn, err error) { fail("%s: connection lost: %v", prefix, err) }))
+	if err != nil {
+		fail("%s: connect %s: %v", prefix, url, err)
+	}
+	return sc
+}
+
+// publisher publishes asynchronously and counts acks; the first error is fatal.
+type publisher struct {
+	sc      stan.Conn
+	channel string
+	wg      sync.WaitGroup
+	acked   atomic.Int64
+}
+
+func (p *publisher) publish(data []byte) {
+	p.wg.Add(1)
+	_, err := p.sc.PublishAsync(p.channel, data, func(_ string, err error) {
+		if err != nil {
+			fail("publish: %v", err)
+		}
+		p.acked.Add(1)
+		p.wg.Done()
+	})
+	if err != nil {
+		fail("publish: %v", err)
+	}
+}
+
+func emit(v any) {
+	if err := json.NewEncoder(os.Stdout).Encode(v); err != nil {
+		fail("%v", err)
+	}
+}
+
+func fill(args []string) {
+	fs := flag.NewFlagSet("fill", flag.ExitOnError)
+	url := fs.String("url", "nats://127.0.0.1:4222", "NATS URL")
+	cluster := fs.String("cluster", "dc1", "STAN cluster id")
+	channel := fs.String("channel", "", "channel")
+	n := fs.Int("n", 100000, "messages")
+	size := fs.Int("size", 1024, "payload size")
+	senders := fs.Int("senders", 10000, "distinct senders")
+	_ = fs.Parse(args)
+	p := newPayloads(*size, *senders)
+	sc := connect(*cluster, *url, "loadgen-fill")
+	defer sc.Close()
+	pub := &publisher{sc: sc, channel: *channel}
+	start := time.Now()
+	for i := 0; i < *n; i++ {
+		pub.publish(p.make('B', i))
+	}
+	pub.wg.Wait()
+	secs := time.Since(start).Seconds()
+	emit(map[string]any{"published": *n, "seconds": secs, "rate": float64(*n) / secs})
+}
+
+func live(args []string) {
+	fs := flag.NewFlagSet("live", flag.ExitOnError)
+	srcURL := fs.String("src-url", "nats://127.0.0.1:4222", "source NATS URL")
+	srcCluster := fs.String("src-cluster", "dc1", "source cluster id")
+	dstURL := fs.String("dst-url", "nats://127.0.0.1:4223", "target NATS URL")
+	dstCluster := fs.String("dst-cluster", "dc2", "target cluster id")
+	channel := fs.String("channel", "", "channel (same name on both sides)")
+	rate := fs.Float64("rate", 1000, "messages per second")
+	seconds := fs.Float64("seconds", 10, "duration")
+	size := fs.Int("size", 1024, "payload size")
+	senders := fs.Int("senders", 10000, "distinct senders")
+	expect := fs.Int("expect", -1, "distinct live messages expected on the target (default: all)")
+	timeout := fs.Duration("timeout", 30*time.Second, "wait for arrivals after the last publish")
+	_ = fs.Parse(args)
+
+	total := int(math.Max(1, math.Round(*rate**seconds)))
+	if *expect < 0 || *expect > total {
+		*expect = total
+	}
+	p := newPayloads(*size, *senders)
+
+	var mu sync.Mutex
+	seen := make([]bool, total)
+	lat := make([]float64, 0, *expect)
+	arrivedAll := make(chan struct{})
+	dst := connect(*dstCluster, *dstURL, "loadgen-probe")
+	defer dst.Close()
+	sub, err := dst.Subscribe(*channel, func(m *stan.Msg) {
+		at := nowMs()
+		ph, id, ts, ok := decode(m.Data)
+		if !ok || ph != 'L' || id < 0 || id >= total {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if seen[id] {
+			return
+		}
+		seen[id] = true
+		lat = append(lat, at-ts)
+		if len(lat) == *expect {
+			close(arrivedAll)
+		}
+	}, stan.MaxInflight(16384)) // no start option: new messages only
+	if err != nil {
+		fail("subscribe: %v", err)
+	}
+	defer sub.Close()
+
+	src := connect(*srcCluster, *srcURL, "loadgen-live")
+	defer src.Close()
+	pub := &publisher{sc: src, channel: *channel}
+	start := time.Now()
+	ticker := time.NewTicker(time.Millisecond)
+	next := 0
+	for next < total {
+		<-ticker.C
+		due := int(time.Since(start).Seconds() * *rate)
+		for ; next < total && next < due; next++ {
+			pub.publish(p.make('L', next))
+		}
+	}
+	ticker.Stop()
+	pub.wg.Wait()
+	pubSecs := time.Since(start).Seconds()
+
+	complete := true
+	select {
+	case <-arrivedAll:
+	case <-time.After(*timeout):
+		complete = false
+	}
+	mu.Lock()
+	values := append([]float64(nil), lat...)
+	mu.Unlock()
+	sort.Float64s(values)
+	q := func(f float64) float64 {
+		if len(values) == 0 {
+			return math.NaN()
+		}
+		return values[int(math.Min(float64(len(values)-1), math.Floor(f*float64(len(values)))))]
+	}
+	out := map[string]any{
+		"published": total, "seconds": pubSecs, "rate": float64(total) / pubSecs,
+		"expected": *expect, "arrived": len(values), "complete": complete,
+	}
+	if len(values) > 0 {
+		out["latency"] = map[string]float64{
+			"count": float64(len(values)), "p50": q(0.5), "p90": q(0.9), "p99": q(0.99),
+			"p999": q(0.999), "max": values[len(values)-1],
+		}
+	}
+	emit(out)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fail("usage: sr-loadgen fill|live [flags]")
+	}
+	switch os.Args[1] {
+	case "fill":
+		fill(os.Args[2:])
+	case "live":
+		live(os.Args[2:])
+	default:
+		fail("unknown command %q (fill or live)", os.Args[1])
+	}
+}

@@ -1,0 +1,234 @@
+/**
+ * npm run bench (scripts/bench.sh builds first, then runs this file): starts a source (dc1) and
+ * a target (dc2) streaming server, measures the ceiling with stan-bench, runs every contender
+ * on a fresh channel one after another, prints one table and writes bench/results/<time>.json.
+ * See bench/README.md for what each column means.
+ */
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import os from "node:os";
+import * as path from "node:path";
+import { execFileSync } from "node:child_process";
+import { STAN_SERVER_BIN, startStan, stopAll } from "../test/support/servers";
+import type { StanServer } from "../test/support/servers";
+import { STAN_BENCH_BIN, measureCeiling } from "./lib/ceiling";
+import { LOADGEN_BIN } from "./lib/load";
+import { OURS_MAIN, PEER_BIN, PEER_LABEL, REPO, STATE_SEED, contenderList } from "./lib/contenders";
+import type { ContenderSpec } from "./lib/contenders";
+import { runLimiterMemory } from "./lib/limiter-memory";
+import { USAGE, parseOptions } from "./lib/options";
+import type { BenchOptions } from "./lib/options";
+import { formatProfile, summarizeProfile } from "./lib/profile";
+import { formatTable, writeReport } from "./lib/report";
+import type { Report } from "./lib/report";
+import { runScenario } from "./lib/scenario";
+import type { RunResult, ScenarioContext, Server } from "./lib/scenario";
+
+/** No store limits: the default 1,000,000 messages / ~1 GB per channel would discard data. */
+const SERVER_LIMITS = ["-mc", "0", "-mm", "0", "-mb", "0", "-msu", "0"];
+
+const log = (line: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+};
+
+function machine(): Record<string, unknown> {
+  const tryRun = (cmd: string, args: string[]): string | undefined => {
+    try {
+      return execFileSync(cmd, args, { encoding: "utf8" }).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    nproc: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model,
+    memTotalGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+    memFreeGiB: Math.round((os.freemem() / 1024 ** 3) * 10) / 10,
+    loadavgStart: os.loadavg(),
+    kernel: os.release(),
+    node: process.version,
+    go: tryRun("go", ["version"]),
+    streamingServer: tryRun(STAN_SERVER_BIN, ["--version"]),
+  };
+}
+
+function requireTools(o: BenchOptions, specs: ContenderSpec[]): void {
+  const need: Array<[boolean, string, string]> = [
+    [true, STAN_SERVER_BIN, "bash scripts/install-servers.sh"],
+    [
+      !o.only || o.only.includes("ceiling"),
+      STAN_BENCH_BIN,
+      "bash scripts/install-servers.sh --bench",
+    ],
+    [specs.some((s) => s.kind === "peer"), PEER_BIN, "npm run bench (builds bench/peer)"],
+    [true, LOADGEN_BIN, "npm run bench (builds bench/loadgen)"],
+    [specs.some((s) => s.kind === "ours"), OURS_MAIN, "npm run build"],
+  ];
+  const missing = need.filter(([wanted, file]) => wanted && !existsSync(file));
+  if (missing.length > 0) {
+    throw new Error(missing.map(([, file, fix]) => `${file} is missing (${fix})`).join("\n"));
+  }
+}
+
+function toServer(s: StanServer): Server {
+  if (!s.monitorUrl) throw new Error(`${s.clusterId}: no monitoring port`);
+  return { url: s.url, clusterId: s.clusterId, monitorUrl: s.monitorUrl, pid: s.pid };
+}
+
+async function main(): Promise<number> {
+  const o = parseOptions(process.argv.slice(2));
+  if (o.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const specs = contenderList(o);
+  requireTools(o, specs);
+  const started = new Date();
+  const tag = started.getTime().toString(36);
+  const resultsDir = o.results ?? path.join(REPO, "bench", "results");
+  const report: Report = {
+    started: started.toISOString(),
+    machine: machine(),
+    options: { ...o },
+    runs: [],
+  };
+  const workDir = mkdtempSync(path.join(os.tmpdir(), "sr-bench-"));
+  log(
+    `machine: ${os.availableParallelism()} cpus, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
+  log(`${o.count} messages of ${o.size} bytes, ${o.store} store, live ${o.liveSeconds} s`);
+  try {
+    const common = { store: o.store, monitorPort: true, extraArgs: SERVER_LIMITS } as const;
+    const [dc1, dc2] = await Promise.all([
+      startStan({ clusterId: "dc1", ...common }),
+      startStan({ clusterId: "dc2", ...common }),
+    ]);
+    const ctx: ScenarioContext = {
+      source: toServer(dc1),
+      target: toServer(dc2),
+      count: o.count,
+      size: o.size,
+      senders: o.senders,
+      liveSeconds: o.liveSeconds,
+      liveFraction: o.liveFraction,
+      tag,
+      workDir,
+      log,
+    };
+
+    if (!o.only || o.only.includes("ceiling")) {
+      log("ceiling: stan-bench publish, then subscribe");
+      report.ceiling = await measureCeiling(
+        ctx.source,
+        `bench.${tag}_ceiling`,
+        o.count,
+        o.size,
+      ).catch((err: unknown) => ({ error: String(err) }));
+    }
+    for (const spec of specs) {
+      report.runs.push(await runScenario(spec, ctx).catch((err: unknown) => crashed(spec, err)));
+    }
+    if (o.limiter) {
+      log("limiter-memory.ts with 1,000,000 senders");
+      report.limiterMemory = await runLimiterMemory(STATE_SEED).catch((err: unknown) => ({
+        error: String(err),
+      }));
+      report.stateSave = stateSaveComparison(report.runs);
+    }
+    const profiled = report.runs.find((r) => r.profileDir);
+    if (profiled?.profileDir && existsSync(profiled.profileDir)) {
+      const file = readdirSync(profiled.profileDir).find((f) => f.endsWith(".cpuprofile"));
+      if (file) {
+        const kept = path.join(
+          resultsDir,
+          `${report.started.replace(/[:.]/g, "-")}-ours-ordered.cpuprofile`,
+        );
+        copyFileSync(path.join(profiled.profileDir, file), kept);
+        report.profile = summarizeProfile(kept);
+      }
+    }
+  } finally {
+    await stopAll();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  report.finished = new Date().toISOString();
+  report.machine.loadavgEnd = os.loadavg();
+
+  const out: string[] = [
+    "",
+    `stream-replicator benchmark: ${o.count} x ${o.size} B, ${o.store} store, live ${o.liveSeconds} s at ${Math.round(o.liveFraction * 100)}% of each drain rate`,
+    `machine: ${String(report.machine.nproc)} cpus (${String(report.machine.cpuModel)}), ${String(report.machine.memTotalGiB)} GiB; ` +
+      `load avg ${fmtLoad(report.machine.loadavgStart)} at start, ${fmtLoad(report.machine.loadavgEnd)} at end`,
+    `peer = ${PEER_LABEL}`,
+    "",
+    formatTable(report, o.size),
+  ];
+  for (const r of report.runs.filter((x) => x.warnings.length > 0))
+    out.push(`warning ${r.id}: ${r.warnings.join("; ")}`);
+  if (report.stateSave) out.push("", `state save under load: ${JSON.stringify(report.stateSave)}`);
+  if (report.limiterMemory && "figures" in (report.limiterMemory as object)) {
+    out.push(
+      "",
+      "limiter-memory.ts (1,000,000 senders):",
+      (report.limiterMemory as { output: string }).output.trimEnd(),
+    );
+  }
+  if (report.profile)
+    out.push("", formatProfile(report.profile as ReturnType<typeof summarizeProfile>));
+  const file = writeReport(report, resultsDir);
+  out.push("", `results: ${path.relative(process.cwd(), file)}`);
+  process.stdout.write(`${out.join("\n")}\n`);
+  return report.runs.every((r) => r.ok) ? 0 : 1;
+}
+
+function fmtLoad(v: unknown): string {
+  return Array.isArray(v) ? v.map((x: number) => x.toFixed(2)).join(" ") : "?";
+}
+
+function crashed(spec: ContenderSpec, err: unknown): RunResult {
+  log(`${spec.id}: FAILED: ${String(err)}`);
+  return {
+    id: spec.id,
+    label: spec.label,
+    kind: spec.kind,
+    ordered: spec.ordered,
+    workers: spec.workers,
+    limiter: spec.limiter,
+    channel: "",
+    fillRate: 0,
+    ok: false,
+    failures: [`harness error: ${err instanceof Error ? err.message : String(err)}`],
+    warnings: [],
+    loadavg: { start: [], end: os.loadavg() },
+  };
+}
+
+/** Limiter drain with and without a 1M-entry state being saved every second. */
+function stateSaveComparison(runs: RunResult[]): Record<string, unknown> | undefined {
+  const base = runs.find((r) => r.id === "ours-limiter");
+  const saving = runs.find((r) => r.id === "ours-limiter-state-1m");
+  if (!saving) return undefined;
+  const saves = saving.metrics?.stream_replicator_state_save_seconds_count;
+  const saveSum = saving.metrics?.stream_replicator_state_save_seconds_sum;
+  return {
+    drainWithoutSave: base?.drainRate,
+    drainWhileSaving: saving.drainRate,
+    ratio: base?.drainRate && saving.drainRate ? saving.drainRate / base.drainRate : undefined,
+    saves,
+    meanSaveSeconds: saves && saveSum !== undefined ? saveSum / saves : undefined,
+    peakRssMiBWith1M: saving.peakRssMiB,
+    trackedAtEnd: saving.metrics?.stream_replicator_limiter_tracked_values,
+  };
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(
+      `bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(2);
+  },
+);
