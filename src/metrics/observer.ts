@@ -9,13 +9,15 @@ export function topicObserver(
   workerLabel: (worker: number) => string,
   inspectKey?: string,
 ): ReplicationObserver {
-  // Label objects are built once per worker: this runs for every message.
-  const labels = new Map<number, { name: string; worker: string }>();
+  // Bound children are made once per worker: received/copied run for every message, and
+  // resolving a labels object to its series costs a hash each time (about 10% of the CPU).
+  const bound = new Map<number, ReturnType<typeof bindWorker>>();
   const w = (worker: number) => {
-    let l = labels.get(worker);
-    if (!l) labels.set(worker, (l = { name, worker: workerLabel(worker) }));
-    return l;
+    let b = bound.get(worker);
+    if (!b) bound.set(worker, (b = bindWorker(m, { name, worker: workerLabel(worker) })));
+    return b;
   };
+  const latency = m.endToEndLatencySeconds.labels({ name });
   const topic = { name };
   const limiter = { name, key: inspectKey ?? "" };
   // "worker/side" pairs that were up before: only a later "up" is a reconnection, as in the
@@ -23,18 +25,18 @@ export function topicObserver(
   const wasUp = new Set<string>();
   return {
     received(worker, bytes, sequence, redelivered) {
-      const l = w(worker);
-      m.receivedMsgs.inc(l);
-      m.receivedBytes.inc(l, bytes);
-      m.currentSequence.set(l, sequence);
-      if (redelivered) m.redeliveredMsgs.inc(l);
+      const b = w(worker);
+      b.receivedMsgs.inc();
+      b.receivedBytes.inc(bytes);
+      b.currentSequence.set(sequence);
+      if (redelivered) b.redeliveredMsgs.inc();
     },
     copied(worker, bytes, latencyMs, processingMs) {
-      const l = w(worker);
-      m.copiedMsgs.inc(l);
-      m.copiedBytes.inc(l, bytes);
-      m.processingTime.observe(l, processingMs / 1000);
-      m.endToEndLatencySeconds.observe(topic, Math.max(0, latencyMs) / 1000);
+      const b = w(worker);
+      b.copiedMsgs.inc();
+      b.copiedBytes.inc(bytes);
+      b.processingTime.observe(processingMs / 1000);
+      latency.observe(Math.max(0, latencyMs) / 1000);
     },
     skipped() {
       m.limiterMemorySkipped.inc(limiter);
@@ -47,17 +49,17 @@ export function topicObserver(
       m.limiterMemoryPassed.inc(limiter);
     },
     duplicate(worker) {
-      m.duplicatePublishes.inc(w(worker));
+      m.duplicatePublishes.inc(w(worker).labels);
     },
     publishFailed(worker, reason) {
-      m.failedMsgs.inc(w(worker));
+      m.failedMsgs.inc(w(worker).labels);
       m.publishErrors.inc({ name, reason });
     },
     ackFailed(worker) {
-      m.acksFailed.inc(w(worker));
+      m.acksFailed.inc(w(worker).labels);
     },
     connection(worker, side, event) {
-      const l = w(worker);
+      const l = w(worker).labels;
       if (event === "up") {
         m.connectionUp.set({ ...l, side }, 1);
         const key = `${worker}/${side}`;
@@ -74,6 +76,20 @@ export function topicObserver(
     stalled(isStalled) {
       m.topicStalled.set(topic, isStalled ? 1 : 0);
     },
+  };
+}
+
+/** The per-message series of one worker, bound to its labels. */
+function bindWorker(m: Metrics, labels: { name: string; worker: string }) {
+  return {
+    labels,
+    receivedMsgs: m.receivedMsgs.labels(labels),
+    receivedBytes: m.receivedBytes.labels(labels),
+    currentSequence: m.currentSequence.labels(labels),
+    redeliveredMsgs: m.redeliveredMsgs.labels(labels),
+    copiedMsgs: m.copiedMsgs.labels(labels),
+    copiedBytes: m.copiedBytes.labels(labels),
+    processingTime: m.processingTime.labels(labels),
   };
 }
 
