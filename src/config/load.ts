@@ -443,7 +443,12 @@ function loadTopic(
 
 function loadAdvisory(block: Mapping, fail: Fail): AdvisoryConfig {
   const a = validateBlock<RawAdvisory>(advisorySchema, block, (k, p) => fail(`advisory.${k}`, p));
-  return { target: a.target, cluster: a.cluster, ageMs: ms(a.age) };
+  return {
+    target: a.target,
+    cluster: a.cluster,
+    ageMs: ms(a.age),
+    ...(a.interval !== null ? { intervalMs: ms(a.interval) } : {}),
+  };
 }
 
 function pick<K extends keyof TopicDefaults>(defaults: TopicDefaults, key: K): TopicDefaults {

@@ -94,6 +94,7 @@ export interface RawAdvisory {
   target: string;
   cluster: "source" | "target";
   age: string;
+  interval: string | null;
 }
 
 export interface RawTls {
@@ -633,6 +634,15 @@ export const advisorySchema: Schema<RawAdvisory> = {
     format: "sr-duration",
     default: null,
     min: "1s",
+  },
+  interval: {
+    doc: "How often tracked senders are checked for timeout and expire.",
+    format: "sr-duration",
+    default: null,
+    nullable: true,
+    min: "100ms",
+    defaultText:
+      "30s, or a quarter of the shorter of advisory.age and age when that is less (at least 1s)",
   },
 };
 

@@ -39,6 +39,8 @@ export interface AdvisoryConfig {
   cluster: "source" | "target";
   /** Not seen for this long -> `timeout` event. */
   ageMs: number;
+  /** Explicit check interval; derived from the ages when absent. */
+  intervalMs?: number;
 }
 
 export interface TopicConfig {

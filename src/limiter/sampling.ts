@@ -137,7 +137,7 @@ export class TopicSampling {
       this.o.hooks.tracked(this.limiter.size);
     });
     if (this.advisor && t.advisory) {
-      const interval = checkIntervalMs(t.advisory.ageMs, ageMs);
+      const interval = checkIntervalMs(t.advisory.ageMs, ageMs, t.advisory.intervalMs);
       this.every(interval, () => this.publish(this.advisor?.check() ?? []));
     }
     this.o.hooks.tracked(this.limiter.size);

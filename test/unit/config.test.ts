@@ -850,3 +850,14 @@ test("config error - a name STAN cannot use in a client id", () => {
     /topics\.cmdb\.name: "my\.replicator" may only hold letters, digits, _ and -/,
   );
 });
+
+test("config - advisory.interval sets the check interval explicitly", () => {
+  const base = "    inspect: host\n    age: 1h\n    advisory:\n      target: adv\n      age: 10m\n";
+  assert.equal(load(withTopic(base)).topics[0]?.advisory?.intervalMs, undefined);
+  const explicit = load(withTopic(`${base}      interval: 5s\n`));
+  assert.equal(explicit.topics[0]?.advisory?.intervalMs, 5000);
+  assert.throws(
+    () => load(withTopic(`${base}      interval: soon\n`)),
+    /topics\.cmdb\.advisory\.interval: "soon" is not a duration/,
+  );
+});
