@@ -5,10 +5,10 @@
 // - order comparison with a readable failure message;
 // - Prometheus text parsing for the replicator's /metrics.
 import assert from "node:assert/strict";
-import type { Message, Stan } from "node-nats-streaming";
+import type { Stan } from "node-nats-streaming";
 import type { ReplicatorProcess } from "./replicator-process";
 import { firstArrivals } from "./replicator-process";
-import { closeStan, connectStan, uniqueClientId } from "./stan-client";
+import { closeStan, connectStan, readAll, uniqueClientId } from "./stan-client";
 import type { ReadMessage } from "./stan-client";
 
 export interface ServerRef {
@@ -222,52 +222,17 @@ export async function readUntilComplete(
   expected: readonly Buffer[],
   opts: ReadUntilOptions,
 ): Promise<ReadMessage[]> {
-  const deadline = Date.now() + opts.timeoutMs;
   const missing = new Set(expected.map(payloadKey));
-  const client = await connectStan(server.url, server.clusterId, uniqueClientId("until"), {
+  return readAll(server.url, server.clusterId, channel, {
     timeoutMs: opts.timeoutMs,
+    settleMs: opts.settleMs ?? 500,
+    clientId: uniqueClientId("until"),
     retry: true,
+    complete: (message) => {
+      missing.delete(payloadKey(message.data));
+      return missing.size === 0;
+    },
   });
-  try {
-    return await new Promise<ReadMessage[]>((resolve, reject) => {
-      const received: ReadMessage[] = [];
-      let settleTimer: NodeJS.Timeout | undefined;
-      let done = false;
-      const finish = (err?: Error): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(deadlineTimer);
-        clearTimeout(settleTimer);
-        if (err) reject(err);
-        else resolve(received);
-      };
-      const deadlineTimer = setTimeout(() => finish(), Math.max(deadline - Date.now(), 1));
-      const checkComplete = (): void => {
-        if (missing.size === 0 && settleTimer === undefined) {
-          settleTimer = setTimeout(() => finish(), opts.settleMs ?? 500);
-        }
-      };
-      const subOpts = client.subscriptionOptions().setDeliverAllAvailable().setMaxInFlight(4096);
-      const sub = client.subscribe(channel, subOpts);
-      sub.on("error", (err: unknown) => finish(toError(err)));
-      sub.on("timeout", (err: unknown) => finish(toError(err)));
-      sub.on("ready", checkComplete);
-      sub.on("message", (msg: Message) => {
-        if (done) return;
-        const data = Buffer.from(msg.getRawData());
-        received.push({
-          seq: msg.getSequence(),
-          data,
-          timestamp: msg.getTimestamp().getTime(),
-          redelivered: msg.isRedelivered(),
-        });
-        missing.delete(payloadKey(data));
-        checkComplete();
-      });
-    });
-  } finally {
-    await closeStan(client);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -229,11 +229,15 @@ export interface ReadMessage {
 export interface ReadAllOptions {
   /** Resolve as soon as this many messages arrived. */
   expect?: number;
+  /** Resolve once this returns true for an arrived message (called for each, in order). */
+  complete?: (message: ReadMessage) => boolean;
+  /** Retry connecting until the deadline (the server may be restarting). */
+  retry?: boolean;
   /** Overall deadline; resolves with what arrived so far (assert on the count). */
   timeoutMs: number;
   /** Without `expect`: resolve after this long without a new message. Default 1 s. */
   idleMs?: number;
-  /** After `expect` is reached, keep listening this long to catch extra messages. Default 0. */
+  /** After `expect` or `complete` is reached, keep listening this long to catch extra messages. Default 0. */
   settleMs?: number;
   clientId?: string;
   /** Extra client options (tls, user/pass, token, ...). */
@@ -254,6 +258,7 @@ export async function readAll(
   const client = await connectStan(url, clusterId, opts.clientId ?? uniqueClientId("read"), {
     timeoutMs: opts.timeoutMs,
     stanOptions: opts.stanOptions,
+    retry: opts.retry,
   });
   try {
     return await collect(client, channel, opts, deadline);
@@ -273,6 +278,10 @@ function collect(
     const idleMs = opts.idleMs ?? DEFAULT_IDLE_MS;
     let idleTimer: NodeJS.Timeout | undefined;
     let done = false;
+    let settling = false;
+    const waitsForIdle = opts.expect === undefined && opts.complete === undefined;
+    const isComplete = (m: ReadMessage): boolean =>
+      opts.complete ? opts.complete(m) : received.length === opts.expect;
     const finish = (err?: Error): void => {
       if (done) return;
       done = true;
@@ -283,7 +292,7 @@ function collect(
     };
     const deadlineTimer = setTimeout(() => finish(), Math.max(deadline - Date.now(), 1));
     const armIdle = (): void => {
-      if (opts.expect !== undefined) return;
+      if (!waitsForIdle) return;
       clearTimeout(idleTimer);
       idleTimer = setTimeout(() => finish(), idleMs);
     };
@@ -295,13 +304,15 @@ function collect(
     sub.on("ready", armIdle);
     sub.on("message", (msg: Message) => {
       if (done) return;
-      received.push({
+      const message: ReadMessage = {
         seq: msg.getSequence(),
         data: Buffer.from(msg.getRawData()),
         timestamp: msg.getTimestamp().getTime(),
         redelivered: msg.isRedelivered(),
-      });
-      if (opts.expect !== undefined && received.length === opts.expect) {
+      };
+      received.push(message);
+      if (!settling && isComplete(message)) {
+        settling = true;
         if (opts.settleMs) setTimeout(() => finish(), opts.settleMs);
         else finish();
       }
