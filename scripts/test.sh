@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The README's test command (npm test): installs the real servers if missing, type-checks,
-# then runs unit and integration tests with node's test runner (its summary is printed last).
+# The README's test command (npm test): installs the Debian packages and the real servers the
+# tests use if missing, type-checks, then runs unit and integration tests with node's test
+# runner (its summary is printed last).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-system-deps.sh
 bash scripts/install-servers.sh
 npx tsc -p tsconfig.json --noEmit
 files=$(find test/unit test/integration -name '*.test.ts' | sort)
