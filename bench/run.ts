@@ -20,7 +20,7 @@ import type { BenchOptions } from "./lib/options";
 import { formatProfile, summarizeProfile } from "./lib/profile";
 import { formatTable, writeReport } from "./lib/report";
 import type { Report } from "./lib/report";
-import { runScenario } from "./lib/scenario";
+import { emptyResult, runScenario } from "./lib/scenario";
 import type { RunResult, ScenarioContext, Server } from "./lib/scenario";
 
 /** No store limits: the default 1,000,000 messages / ~1 GB per channel would discard data. */
@@ -189,20 +189,10 @@ function fmtLoad(v: unknown): string {
 
 function crashed(spec: ContenderSpec, err: unknown): RunResult {
   log(`${spec.id}: FAILED: ${String(err)}`);
-  return {
-    id: spec.id,
-    label: spec.label,
-    kind: spec.kind,
-    ordered: spec.ordered,
-    workers: spec.workers,
-    limiter: spec.limiter,
-    channel: "",
-    fillRate: 0,
-    ok: false,
-    failures: [`harness error: ${err instanceof Error ? err.message : String(err)}`],
-    warnings: [],
-    loadavg: { start: [], end: os.loadavg() },
-  };
+  const r = emptyResult(spec, "");
+  r.failures.push(`harness error: ${err instanceof Error ? err.message : String(err)}`);
+  r.loadavg.end = os.loadavg();
+  return r;
 }
 
 /** Limiter drain with and without a 1M-entry state being saved every second. */

@@ -60,6 +60,7 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
   const metrics = createMetrics(registry, { version });
   const log = deps.logger.child({ component: "app" });
   const parts = config.topics.map((t) => buildTopic(t, config, deps, metrics, now));
+  const status = (): TopicStatus[] => parts.map((p) => p.topic.status());
 
   const http: HttpServer = createHttpServer({
     host: config.http.host,
@@ -68,7 +69,7 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
     ...(config.http.basicAuth ? { basicAuth: config.http.basicAuth } : {}),
     extraPorts: config.topics.flatMap((t) => (t.monitor ? [t.monitor] : [])),
     registry,
-    status: () => parts.map((p) => p.topic.status()),
+    status,
     logger: deps.logger.child({ component: "http" }),
   });
 
@@ -98,7 +99,7 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
 
   return {
     stopped,
-    status: () => parts.map((p) => p.topic.status()),
+    status,
     ports: () => boundPorts,
     async start() {
       boundPorts = (await http.start()).ports;

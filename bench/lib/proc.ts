@@ -3,8 +3,9 @@
  * CPU seconds (utime + stime) and peak resident memory (VmHWM).
  */
 import { execFileSync, spawn } from "node:child_process";
-import type { ChildProcess, SpawnOptions } from "node:child_process";
+import type { SpawnOptions } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { trackChild } from "../../test/support/servers";
 
 let clockTicks: number | undefined;
 
@@ -45,17 +46,6 @@ export function peakRssMiB(pid: number): number | undefined {
   }
 }
 
-const live = new Set<ChildProcess>();
-let hooked = false;
-
-function hookExit(): void {
-  if (hooked) return;
-  hooked = true;
-  process.on("exit", () => {
-    for (const child of live) child.kill("SIGKILL");
-  });
-}
-
 export interface Child {
   readonly pid: number;
   readonly label: string;
@@ -78,10 +68,9 @@ export function startChild(
   args: readonly string[],
   opts: SpawnOptions = {},
 ): Child {
-  hookExit();
   const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...opts });
   if (child.pid === undefined) throw new Error(`${label}: could not start ${command}`);
-  live.add(child);
+  trackChild(child);
   let out = "";
   const append = (d: Buffer): void => {
     out += d.toString("utf8");
@@ -93,7 +82,6 @@ export function startChild(
   let signal: NodeJS.Signals | null | undefined;
   const done = new Promise<number | null>((resolve) => {
     child.once("close", (c, s) => {
-      live.delete(child);
       code = c;
       signal = s;
       resolve(c);

@@ -83,10 +83,9 @@ const STALL_MS = 30_000;
 
 const loadavg = (): number[] => os.loadavg().map((v) => Math.round(v * 100) / 100);
 
-export async function runScenario(spec: ContenderSpec, ctx: ScenarioContext): Promise<RunResult> {
-  const runId = `${ctx.tag}_${spec.id.replace(/[^A-Za-z0-9]/g, "_")}`;
-  const channel = `bench.${runId}`;
-  const r: RunResult = {
+/** A result that has not succeeded (yet): the contender's description and nothing measured. */
+export function emptyResult(spec: ContenderSpec, channel: string): RunResult {
+  return {
     id: spec.id,
     label: spec.label,
     kind: spec.kind,
@@ -101,6 +100,12 @@ export async function runScenario(spec: ContenderSpec, ctx: ScenarioContext): Pr
     warnings: [],
     loadavg: { start: loadavg(), end: [] },
   };
+}
+
+export async function runScenario(spec: ContenderSpec, ctx: ScenarioContext): Promise<RunResult> {
+  const runId = `${ctx.tag}_${spec.id.replace(/[^A-Za-z0-9]/g, "_")}`;
+  const channel = `bench.${runId}`;
+  const r = emptyResult(spec, channel);
   const payload: PayloadSpec = { size: ctx.size, senders: ctx.senders };
 
   ctx.log(`${spec.id}: publishing a backlog of ${ctx.count} to ${channel}`);

@@ -1,30 +1,18 @@
 /**
  * Runs the real CLI (src/main.ts through tsx) as a child process with a YAML config written
  * to a temp dir, so tests can SIGTERM it, kill -9 it and restart it like an operator would.
- * Every process started here is killed by pid when the test process exits.
+ * Processes and temp dirs go into the test bed's registry (servers.ts): killed and removed by
+ * stopAll() and when the test process exits.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { stringify } from "yaml";
-import { getFreePort } from "./servers";
+import { getFreePort, makeTempDir, trackChild } from "./servers";
 import { waitFor } from "./stan-client";
 
 const REPO = path.resolve(__dirname, "..", "..");
-const live = new Set<ChildProcess>();
-const dirs = new Set<string>();
-let hooked = false;
-
-function hookExit(): void {
-  if (hooked) return;
-  hooked = true;
-  process.on("exit", () => {
-    for (const child of live) child.kill("SIGKILL");
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
 
 export interface ReplicatorProcess {
   /** HTTP port of /metrics, /healthz, /livez. */
@@ -52,9 +40,7 @@ export interface ReplicatorOptions {
 }
 
 export async function startReplicator(opts: ReplicatorOptions): Promise<ReplicatorProcess> {
-  hookExit();
-  const dir = mkdtempSync(path.join(os.tmpdir(), "sr-test-"));
-  dirs.add(dir);
+  const dir = makeTempDir("replicator");
   const port = (opts.config.http_port as number | undefined) ?? (await getFreePort());
   const config = { http_host: "127.0.0.1", http_port: port, ...opts.config };
   const configFile = path.join(dir, "sr.yaml");
@@ -78,12 +64,11 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
       ],
       { cwd: REPO, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
     );
-    live.add(child);
+    trackChild(child);
     child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
     exitPromise = new Promise((resolve) =>
       child.on("exit", (code) => {
-        live.delete(child);
         exitCode = code;
         resolve(code);
       }),

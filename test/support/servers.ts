@@ -88,11 +88,19 @@ function installExitHook(): void {
   process.on("SIGTERM", onTerminationSignal);
 }
 
-function makeTempDir(prefix: string): string {
+/** A temporary directory removed by stopAll() and at exit. */
+export function makeTempDir(prefix: string): string {
   installExitHook();
   const dir = mkdtempSync(path.join(os.tmpdir(), `stan-test-${prefix}-`));
   tempDirs.add(dir);
   return dir;
+}
+
+/** Registers a child process: it is SIGKILLed by stopAll() and when this process exits. */
+export function trackChild(child: ChildProcess): void {
+  installExitHook();
+  liveProcesses.add(child);
+  child.once("exit", () => liveProcesses.delete(child));
 }
 
 /** Kills every server started by this process (SIGKILL) and removes their temporary dirs. */
@@ -248,16 +256,14 @@ class ServerProcess {
       );
     }
     if (this.run) this.history += `${this.run.output}\n--- ${this.label} restarted ---\n`;
-    installExitHook();
     const child = spawn(STAN_SERVER_BIN, this.args, { stdio: ["ignore", "pipe", "pipe"] });
-    liveProcesses.add(child);
+    trackChild(child);
     const run: Run = {
       child,
       output: "",
       exited: new Promise((resolve) => child.once("exit", () => resolve())),
       closed: new Promise((resolve) => child.once("close", () => resolve())),
     };
-    void run.exited.then(() => liveProcesses.delete(child));
     const append = (chunk: Buffer): void => {
       run.output += chunk.toString("utf8");
       if (run.output.length > MAX_LOG_CHARS) run.output = run.output.slice(-MAX_LOG_CHARS / 2);
