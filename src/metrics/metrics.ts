@@ -10,9 +10,13 @@
  * (`<name>_<n>`), `side` is source|target, `reason` a PublishFailureReason; the limiter's
  * original metrics also carry `key`, the configured inspect field. Never a sender, subject
  * or sequence.
+ *
+ * The metrics updated for every message are Fast* (fast-metrics.ts): topicObserver() updates
+ * them through series handles that prom-client only sees when the registry is read.
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics } from "prom-client";
 import type { Registry } from "prom-client";
+import { FastCounter, FastGauge, FastHistogram } from "./fast-metrics";
 import type { PublishFailureReason } from "../errors";
 import type { SideName } from "../replicator/status";
 
@@ -37,22 +41,22 @@ export const SIDES: readonly SideName[] = ["source", "target"];
 
 export interface Metrics {
   // --- the original tool's metrics (names and labels unchanged) ---
-  receivedMsgs: Counter<WorkerLabels>;
-  receivedBytes: Counter<WorkerLabels>;
-  copiedMsgs: Counter<WorkerLabels>;
-  copiedBytes: Counter<WorkerLabels>;
+  receivedMsgs: FastCounter<WorkerLabels>;
+  receivedBytes: FastCounter<WorkerLabels>;
+  copiedMsgs: FastCounter<WorkerLabels>;
+  copiedBytes: FastCounter<WorkerLabels>;
   failedMsgs: Counter<WorkerLabels>;
   acksFailed: Counter<WorkerLabels>;
   /** Seconds from receiving a message to acknowledging it on the source. */
-  processingTime: Histogram<WorkerLabels>;
+  processingTime: FastHistogram<WorkerLabels>;
   connectionReconnections: Counter<WorkerLabels>;
   connectionClosed: Counter<WorkerLabels>;
   connectionErrors: Counter<WorkerLabels>;
-  currentSequence: Gauge<WorkerLabels>;
+  currentSequence: FastGauge<WorkerLabels>;
   limiterMemorySeen: Gauge<LimiterLabels>;
-  limiterMemorySkipped: Counter<LimiterLabels>;
-  limiterMemoryPassed: Counter<LimiterLabels>;
-  limiterMemoryErrors: Counter<LimiterLabels>;
+  limiterMemorySkipped: FastCounter<LimiterLabels>;
+  limiterMemoryPassed: FastCounter<LimiterLabels>;
+  limiterMemoryErrors: FastCounter<LimiterLabels>;
   advisoriesTimeout: Counter<TopicLabels>;
   advisoriesRecover: Counter<TopicLabels>;
   advisoriesExpire: Counter<TopicLabels>;
@@ -64,15 +68,15 @@ export interface Metrics {
   lagPollErrors: Counter<TopicLabels>;
   inflightMessages: Gauge<WorkerLabels>;
   oldestInflightAgeSeconds: Gauge<TopicLabels>;
-  endToEndLatencySeconds: Histogram<TopicLabels>;
-  redeliveredMsgs: Counter<WorkerLabels>;
+  endToEndLatencySeconds: FastHistogram<TopicLabels>;
+  redeliveredMsgs: FastCounter<WorkerLabels>;
   duplicatePublishes: Counter<WorkerLabels>;
   publishErrors: Counter<"name" | "reason">;
   connectionUp: Gauge<"name" | "worker" | "side">;
   topicStalled: Gauge<TopicLabels>;
   limiterTrackedValues: Gauge<TopicLabels>;
-  limiterNotJsonMsgs: Counter<TopicLabels>;
-  limiterNoKeyMsgs: Counter<TopicLabels>;
+  limiterNotJsonMsgs: FastCounter<TopicLabels>;
+  limiterNoKeyMsgs: FastCounter<TopicLabels>;
   stateSaveSeconds: Histogram<TopicLabels>;
   buildInfo: Gauge<"version">;
 }
@@ -101,6 +105,16 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     labelNames: L[],
     buckets: number[],
   ) => new Histogram<L>({ name, help, labelNames, buckets, registers });
+  const fastCounter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+    new FastCounter<L>({ name, help, labelNames, registers });
+  const fastGauge = <L extends string>(name: string, help: string, labelNames: L[]) =>
+    new FastGauge<L>({ name, help, labelNames, registers });
+  const fastHistogram = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: L[],
+    buckets: number[],
+  ) => new FastHistogram<L>({ name, help, labelNames, buckets, registers });
 
   const W: WorkerLabels[] = ["name", "worker"];
   const T: TopicLabels[] = ["name"];
@@ -108,13 +122,13 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
   const p = "stream_replicator_";
 
   const metrics: Metrics = {
-    receivedMsgs: counter(`${p}received_msgs`, "How many messages were received", W),
-    receivedBytes: counter(`${p}received_bytes`, "Size of messages that were received", W),
-    copiedMsgs: counter(`${p}copied_msgs`, "How many messages were copied", W),
-    copiedBytes: counter(`${p}copied_bytes`, "Size of messages that were copied", W),
+    receivedMsgs: fastCounter(`${p}received_msgs`, "How many messages were received", W),
+    receivedBytes: fastCounter(`${p}received_bytes`, "Size of messages that were received", W),
+    copiedMsgs: fastCounter(`${p}copied_msgs`, "How many messages were copied", W),
+    copiedBytes: fastCounter(`${p}copied_bytes`, "Size of messages that were copied", W),
     failedMsgs: counter(`${p}failed_msgs`, "How many messages failed to copy to the target", W),
     acksFailed: counter(`${p}acks_failed`, "How many times acknowledging a message failed", W),
-    processingTime: histogram(
+    processingTime: fastHistogram(
       `${p}processing_time`,
       "Seconds to process a message, from receipt to the acknowledgement on the source",
       W,
@@ -135,7 +149,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
       "Number of times a connection encountered an error",
       W,
     ),
-    currentSequence: gauge(
+    currentSequence: fastGauge(
       `${p}current_sequence`,
       "The source sequence of the last message received by the worker",
       W,
@@ -145,17 +159,17 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
       "How many unique values of the inspect key the memory limiter tracks",
       L,
     ),
-    limiterMemorySkipped: counter(
+    limiterMemorySkipped: fastCounter(
       `${p}limiter_memory_skipped`,
       "How many times the limiter skipped a message that would have been published",
       L,
     ),
-    limiterMemoryPassed: counter(
+    limiterMemoryPassed: fastCounter(
       `${p}limiter_memory_passed`,
       "How many times the limiter passed a message for processing",
       L,
     ),
-    limiterMemoryErrors: counter(
+    limiterMemoryErrors: fastCounter(
       `${p}limiter_memory_errors`,
       "How many errors were encountered while processing limited messages",
       L,
@@ -201,13 +215,13 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
       "Age of the oldest message received and not yet acknowledged, 0 when none",
       T,
     ),
-    endToEndLatencySeconds: histogram(
+    endToEndLatencySeconds: fastHistogram(
       `${p}end_to_end_latency_seconds`,
       "Seconds from the source publish timestamp to the target acknowledgement",
       T,
       LATENCY_BUCKETS,
     ),
-    redeliveredMsgs: counter(
+    redeliveredMsgs: fastCounter(
       `${p}redelivered_msgs_total`,
       "Messages the source delivered again because they were not acknowledged in time",
       W,
@@ -237,12 +251,12 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
       "Distinct inspect key values the limiter currently tracks",
       T,
     ),
-    limiterNotJsonMsgs: counter(
+    limiterNotJsonMsgs: fastCounter(
       `${p}limiter_not_json_msgs_total`,
       "Messages passed unlimited because their body is not JSON",
       T,
     ),
-    limiterNoKeyMsgs: counter(
+    limiterNoKeyMsgs: fastCounter(
       `${p}limiter_no_key_msgs_total`,
       "Messages passed unlimited because they lack the inspect key",
       T,

@@ -9,45 +9,49 @@ export function topicObserver(
   workerLabel: (worker: number) => string,
   inspectKey?: string,
 ): ReplicationObserver {
-  // Label objects and bound children are made once per worker, as received/copied run for
-  // every message. prom-client still hashes the labels on each update (metrics are about 10%
-  // of the CPU per message); plain counters exported at scrape time would remove that.
-  const bound = new Map<number, ReturnType<typeof bindWorker>>();
-  const w = (worker: number) => {
-    let b = bound.get(worker);
-    if (!b) bound.set(worker, (b = bindWorker(m, { name, worker: workerLabel(worker) })));
-    return b;
-  };
-  const latency = m.endToEndLatencySeconds.labels({ name });
+  // received/copied/skipped/passed run for every message. They only add to numbers in memory
+  // through series handles (fast-metrics.ts), made once per worker; prom-client gets the
+  // totals when the registry is read, instead of hashing the labels on each update.
+  const workers: WorkerSeries[] = [];
+  const w = (worker: number): WorkerSeries =>
+    (workers[worker] ??= workerSeries(m, { name, worker: workerLabel(worker) }));
+  const latency = m.endToEndLatencySeconds.series({ name });
   const topic = { name };
   const limiter = { name, key: inspectKey ?? "" };
+  const limited = {
+    skipped: m.limiterMemorySkipped.series(limiter),
+    passed: m.limiterMemoryPassed.series(limiter),
+    errors: m.limiterMemoryErrors.series(limiter),
+    notJson: m.limiterNotJsonMsgs.series(topic),
+    noKey: m.limiterNoKeyMsgs.series(topic),
+  };
   // "worker/side" pairs that were up before: only a later "up" is a reconnection, as in the
   // original (its counter was fed by the NATS reconnect handler, not by the first connect).
   const wasUp = new Set<string>();
   return {
     received(worker, bytes, sequence, redelivered) {
-      const b = w(worker);
-      b.receivedMsgs.inc();
-      b.receivedBytes.inc(bytes);
-      b.currentSequence.set(sequence);
-      if (redelivered) b.redeliveredMsgs.inc();
+      const s = w(worker);
+      s.receivedMsgs.inc();
+      s.receivedBytes.inc(bytes);
+      s.currentSequence.set(sequence);
+      if (redelivered) s.redeliveredMsgs.inc();
     },
     copied(worker, bytes, latencyMs, processingMs) {
-      const b = w(worker);
-      b.copiedMsgs.inc();
-      b.copiedBytes.inc(bytes);
-      b.processingTime.observe(processingMs / 1000);
+      const s = w(worker);
+      s.copiedMsgs.inc();
+      s.copiedBytes.inc(bytes);
+      s.processingTime.observe(processingMs / 1000);
       latency.observe(Math.max(0, latencyMs) / 1000);
     },
     skipped() {
-      m.limiterMemorySkipped.inc(limiter);
+      limited.skipped.inc();
     },
     passed(_worker, reason) {
       if (reason === "not_json" || reason === "no_key") {
-        m.limiterMemoryErrors.inc(limiter);
-        (reason === "not_json" ? m.limiterNotJsonMsgs : m.limiterNoKeyMsgs).inc(topic);
+        limited.errors.inc();
+        (reason === "not_json" ? limited.notJson : limited.noKey).inc();
       }
-      m.limiterMemoryPassed.inc(limiter);
+      limited.passed.inc();
     },
     duplicate(worker) {
       m.duplicatePublishes.inc(w(worker).labels);
@@ -80,17 +84,19 @@ export function topicObserver(
   };
 }
 
-/** The per-message series of one worker, bound to its labels. */
-function bindWorker(m: Metrics, labels: { name: string; worker: string }) {
+type WorkerSeries = ReturnType<typeof workerSeries>;
+
+/** The per-message series of one worker (fast handles), and its labels for the rare events. */
+function workerSeries(m: Metrics, labels: { name: string; worker: string }) {
   return {
     labels,
-    receivedMsgs: m.receivedMsgs.labels(labels),
-    receivedBytes: m.receivedBytes.labels(labels),
-    currentSequence: m.currentSequence.labels(labels),
-    redeliveredMsgs: m.redeliveredMsgs.labels(labels),
-    copiedMsgs: m.copiedMsgs.labels(labels),
-    copiedBytes: m.copiedBytes.labels(labels),
-    processingTime: m.processingTime.labels(labels),
+    receivedMsgs: m.receivedMsgs.series(labels),
+    receivedBytes: m.receivedBytes.series(labels),
+    currentSequence: m.currentSequence.series(labels),
+    redeliveredMsgs: m.redeliveredMsgs.series(labels),
+    copiedMsgs: m.copiedMsgs.series(labels),
+    copiedBytes: m.copiedBytes.series(labels),
+    processingTime: m.processingTime.series(labels),
   };
 }
 

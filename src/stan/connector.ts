@@ -3,8 +3,8 @@
  * side's list, its TLS options and its credentials.
  *
  * Credentials never reach the client library inside a URL: userinfo is taken out of the URL
- * here (percent-decoded, which the nats 1.4 client does not do) and passed as options, so the
- * library's own error texts cannot contain it.
+ * here (percent-decoded) and passed as options, so the library's own error texts cannot
+ * contain it.
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -81,9 +81,6 @@ export function createStanConnector(topic: TopicConfig): StanConnector {
       tls: tlsFor(side, host),
       ...authFor(side, credentials),
       publishTimeoutMs: topic.publishTimeoutMs,
-      // Our own window (maxInFlight) stays well below the library's limit: past it the
-      // library reports a failure but still sends the message.
-      maxPubAcksInflight: topic.maxInFlight * 2 + 64,
       ...SESSION_DEFAULTS,
     };
   };

@@ -1,25 +1,52 @@
 /**
  * One STAN session: a NATS connection plus the streaming protocol on top of it.
  *
- * A session lives from `openSession()` until `ended` resolves; it is never revived. The
- * worker's reconnect loop makes a new one instead, so there is exactly one place that
- * reconnects (src/replicator/worker.ts). For that reason the NATS client's own reconnect is
- * switched off: a transparent reconnect can lose what sat in the socket buffer while it
- * flushes later publishes and acks, which would reorder an ordered topic.
+ * A session lives from `open()` until `ended` resolves; it is never revived. The worker's
+ * reconnect loop makes a new one instead, so there is exactly one place that reconnects
+ * (src/replicator/worker.ts). For that reason the NATS client's own reconnect is switched
+ * off: a transparent reconnect can lose what sat in the socket buffer while it flushes later
+ * publishes and acks, which would reorder an ordered topic.
  *
- * This is the only folder that imports node-nats-streaming. The traps of its 0.3.2 release
- * that this file designs around are listed next to the code that handles them.
+ * The streaming protocol is spoken here directly over the `nats` client (v2), with the
+ * protobuf envelopes of ./protocol.ts. It replaced node-nats-streaming 0.3.2, whose generic
+ * protobuf runtime, per-message timers and payload copies cost about three times the CPU per
+ * replicated message (profile in bench/README.md). What the protocol asks of a client:
+ * - connect: a request to `_STAN.discover.<cluster id>` with a heartbeat inbox the server
+ *   pings (we answer), then our own pings to the server's ping subject (protocol 1);
+ * - publish: a PubMsg to `<pubPrefix>.<subject>` with a guid; the server answers a PubAck on
+ *   our ack subject. Acks not answered within the publish timeout fail, found by one sweep
+ *   timer for the whole session rather than one timer per message;
+ * - subscribe: a SubscriptionRequest naming our inbox; messages arrive there as MsgProto and
+ *   are acknowledged with an Ack on the subscription's ack inbox;
+ * - close: a CloseRequest. Subscriptions are not unsubscribed, so durables keep their place.
  */
-import * as stan from "node-nats-streaming";
+import { randomBytes } from "node:crypto";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
+import { connect, createInbox, Events } from "nats";
+import type { Authenticator, ConnectionOptions, Msg, NatsConnection, TlsOptions } from "nats";
 import { ConnectionError, PublishError, errorText } from "../errors";
 import type { PublishFailureReason } from "../errors";
+import {
+  AckEncoder,
+  PubMsgEncoder,
+  StartPosition,
+  decodeConnectResponse,
+  decodeErrorResponse,
+  decodeMsgProto,
+  decodePubAck,
+  decodeSubscriptionResponse,
+  encodeCloseRequest,
+  encodeConnectRequest,
+  encodePing,
+  encodeSubscriptionRequest,
+} from "./protocol";
+import type { ConnectResponse, SubscriptionRequest } from "./protocol";
+import { describeConnectError } from "./connect-errors";
 
 export interface SessionOptions {
   clusterId: string;
   clientId: string;
-  /** The server to try. The NATS client's own server pool is not used: with reconnect off it
-   * also tries its default URL and gives up, so the caller rotates through the list. */
+  /** The server to try. The caller rotates through the configured list, one per attempt. */
   url: string;
   tls?: TlsConnectionOptions;
   user?: string;
@@ -32,8 +59,6 @@ export interface SessionOptions {
   connectTimeoutMs: number;
   /** How long the target has to acknowledge a publish. */
   publishTimeoutMs: number;
-  /** Hard limit of the client library; our own window must stay well below it. */
-  maxPubAcksInflight: number;
   /** STAN protocol pings: the session is declared lost after interval × maxOut without answer. */
   pingIntervalMs: number;
   pingMaxOut: number;
@@ -75,89 +100,134 @@ export interface SubscribeOptions {
 
 /**
  * Bytes the STAN envelope adds to a payload besides the client id and the subject (guid,
- * connection id, protobuf tags): 56 measured against v0.25.6, plus a margin.
+ * connection id, protobuf tags): under 56 with our short guids, plus a margin.
  */
 const ENVELOPE_FIXED_BYTES = 64;
+/** NATS' own default when the server's INFO has no max_payload. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
+interface PendingPublish {
+  deadline: number;
+  settle(reason: PublishFailureReason | undefined, text?: string): void;
+}
 
 export class StanSession {
   /** Resolves exactly once, when the session is over for any reason. */
   readonly ended: Promise<SessionEnd>;
   private endWith!: (end: SessionEnd) => void;
   private isEnded = false;
-  /** Set as soon as the transport is known to be gone, before the library settles callbacks. */
+  /** Set as soon as the socket is known to be gone. */
   private transportGone = false;
-  private readonly inflight = new Set<(reason: PublishFailureReason, text: string) => void>();
+  /** Publishes awaiting their PubAck, by guid, oldest first (all share one timeout). */
+  private readonly pending = new Map<string, PendingPublish>();
+  private guidCounter = 0;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly connId = randomBytes(16);
+  private readonly ackSubject = `_STAN.acks.${randomBytes(11).toString("hex")}`;
+  private readonly pubMsgs: PubMsgEncoder;
+  private proto!: ConnectResponse;
 
   private constructor(
-    private readonly conn: stan.Stan,
+    private readonly nc: NatsConnection,
     readonly options: SessionOptions,
   ) {
     this.ended = new Promise((resolve) => (this.endWith = resolve));
+    this.pubMsgs = new PubMsgEncoder(options.clientId, this.connId);
   }
 
   /** Connects once. Rejects with a retriable ConnectionError; the caller owns retrying. */
-  static open(options: SessionOptions): Promise<StanSession> {
-    return new Promise((resolve, reject) => {
-      let conn: stan.Stan;
-      try {
-        conn = stan.connect(options.clusterId, options.clientId, {
-          url: options.url,
+  static async open(options: SessionOptions): Promise<StanSession> {
+    let nc: NatsConnection;
+    try {
+      nc = await boundedConnect(
+        {
+          servers: options.url,
           reconnect: false,
-          waitOnFirstConnect: false,
-          connectTimeout: options.connectTimeoutMs,
-          ackTimeout: options.publishTimeoutMs,
-          maxPubAcksInflight: options.maxPubAcksInflight,
-          stanPingInterval: options.pingIntervalMs,
-          stanMaxPingOut: options.pingMaxOut,
-          ...(options.tls ? { tls: options.tls } : {}),
-          ...(options.user !== undefined ? { user: options.user, pass: options.pass } : {}),
-          ...(options.token !== undefined ? { token: options.token } : {}),
-          ...(options.nkey !== undefined ? { nkey: options.nkey } : {}),
-          ...(options.userJwt !== undefined ? { userJWT: options.userJwt } : {}),
-          ...(options.signNonce !== undefined ? { nonceSigner: options.signNonce } : {}),
-        } as stan.StanOptions);
-      } catch (err) {
-        reject(new ConnectionError(errorText(err), { cause: err, retriable: false }));
-        return;
-      }
-      const session = new StanSession(conn, options);
-      let settled = false;
-      const fail = (err: unknown): void => {
-        if (settled) return;
-        settled = true;
-        session.finish({ reason: "error", error: errorText(err) });
-        safeClose(conn);
-        reject(new ConnectionError(describeConnectError(err), { cause: err, retriable: true }));
-      };
-      // The library gives up on a dead server without any event at all when the NATS
-      // connection never comes up; a timer of our own bounds every attempt.
-      const timer = setTimeout(
-        () => fail(new Error("connect timed out")),
+          timeout: options.connectTimeoutMs,
+          name: options.clientId,
+          ignoreClusterUpdates: true,
+          // nats types PEM material as strings but hands the object to node's tls.connect,
+          // which takes our Buffers and servername as they are.
+          ...(options.tls ? { tls: options.tls as TlsOptions } : {}),
+          ...authenticatorFor(options),
+        },
         options.connectTimeoutMs + 1000,
       );
-      conn.on("error", (err: unknown) => {
-        if (!settled) fail(err);
-        else session.finish({ reason: "error", error: errorText(err) });
-      });
-      conn.on("close", () => {
-        if (!settled) fail(new Error("connection closed while connecting"));
-        session.transportGone = true;
-        session.finish({ reason: "closed" });
-      });
-      conn.on("disconnect", () => {
-        session.transportGone = true;
-      });
-      conn.on("connection_lost", (err: unknown) => {
-        session.transportGone = true;
-        session.finish({ reason: "connection_lost", error: errorText(err) });
-      });
-      conn.on("connect", () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(session);
-      });
+    } catch (err) {
+      throw new ConnectionError(describeConnectError(err), { cause: err, retriable: true });
+    }
+    const session = new StanSession(nc, options);
+    try {
+      await session.handshake();
+    } catch (err) {
+      session.finish({ reason: "error", error: errorText(err) });
+      await nc.close().catch(() => undefined);
+      throw new ConnectionError(describeConnectError(err), { cause: err, retriable: true });
+    }
+    return session;
+  }
+
+  /** The streaming-level connect, once the NATS connection is up. */
+  private async handshake(): Promise<void> {
+    const { nc, options } = this;
+    void nc.closed().then((err) => {
+      this.transportGone = true;
+      this.finish(
+        err ? { reason: "connection_lost", error: errorText(err) } : { reason: "closed" },
+      );
     });
+    void this.watchStatus();
+    const heartbeatInbox = createInbox();
+    nc.subscribe(heartbeatInbox, { callback: (_err, msg) => void msg.respond() });
+    nc.subscribe(this.ackSubject, { callback: (_err, msg) => this.onPubAck(msg) });
+    const reply = await nc.request(
+      `_STAN.discover.${options.clusterId}`,
+      encodeConnectRequest({
+        clientId: options.clientId,
+        heartbeatInbox,
+        connId: this.connId,
+        pingIntervalSeconds: Math.max(1, Math.round(options.pingIntervalMs / 1000)),
+        pingMaxOut: options.pingMaxOut,
+      }),
+      { timeout: options.connectTimeoutMs },
+    );
+    this.proto = decodeConnectResponse(reply.data);
+    if (this.proto.error !== "") throw new Error(this.proto.error);
+    this.startPings();
+    const sweep = Math.max(10, Math.min(1000, options.publishTimeoutMs / 4));
+    this.timers.push(setInterval(() => this.expirePublishes(), sweep).unref());
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === Events.Disconnect) this.transportGone = true;
+    }
+  }
+
+  /**
+   * Protocol-1 pings: the server answers each one; an error answer means it no longer knows
+   * this client (replaced or timed out), and pingMaxOut unanswered ones mean it is gone.
+   */
+  private startPings(): void {
+    const interval = this.proto.pingIntervalSeconds > 0 ? this.proto.pingIntervalSeconds : 0;
+    const everyMs = interval > 0 ? interval * 1000 : this.options.pingIntervalMs;
+    const maxOut = this.proto.pingMaxOut > 0 ? this.proto.pingMaxOut : this.options.pingMaxOut;
+    const inbox = createInbox();
+    let unanswered = 0;
+    this.nc.subscribe(inbox, {
+      callback: (_err, msg) => {
+        unanswered = 0;
+        const error = safeDecode(() => decodeErrorResponse(msg.data), "");
+        if (error !== "") this.lose(error);
+      },
+    });
+    const ping = encodePing(this.connId);
+    const tick = (): void => {
+      if (unanswered >= maxOut) return this.lose("no answer to pings from the streaming server");
+      unanswered++;
+      this.send(this.proto.pingRequests, ping, inbox);
+    };
+    this.timers.push(setInterval(tick, everyMs).unref());
   }
 
   /**
@@ -165,8 +235,7 @@ export class StanSession {
    * refused with an error: the server drops the connection and the ack never comes.
    */
   maxPayloadFor(subject: string): number {
-    const info = (this.conn as unknown as { nc?: { info?: { max_payload?: number } } }).nc?.info;
-    const max = info?.max_payload ?? 1024 * 1024;
+    const max = this.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
     return max - ENVELOPE_FIXED_BYTES - this.options.clientId.length - subject.length;
   }
 
@@ -176,9 +245,7 @@ export class StanSession {
 
   /**
    * Publishes and settles exactly once: resolved on the server's PubAck, rejected with a
-   * PublishError otherwise. The library may call its callback twice ("max in flight
-   * reached", then the real ack) and, when the NATS connection closes by itself, calls it
-   * with no error for every message in flight: a false success we turn into a failure.
+   * PublishError on an error answer, on the publish timeout, or when the session ends.
    */
   publish(subject: string, data: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -186,76 +253,94 @@ export class StanSession {
         reject(new PublishError("session closed", "connection_closed"));
         return;
       }
-      let settled = false;
-      const settle = (reason: PublishFailureReason | undefined, text = ""): void => {
-        if (settled) return;
-        settled = true;
-        this.inflight.delete(failNow);
-        if (reason === undefined) resolve();
-        else reject(new PublishError(text, reason));
-      };
-      const failNow = (reason: PublishFailureReason, text: string): void => settle(reason, text);
-      this.inflight.add(failNow);
-      try {
-        // A plain Uint8Array view: given a Buffer, the library copies the payload twice.
-        const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-        this.conn.publish(subject, bytes, (err: unknown) => {
-          if (err === undefined || err === null || err === "") {
-            if (this.transportGone || this.isEnded) settle("connection_closed", "connection lost");
-            else settle(undefined);
-          } else {
-            // Pub-ack errors from the server arrive as plain strings, ours as Errors.
-            settle(classifyPublishError(err), errorText(err));
-          }
-        });
-      } catch (err) {
-        settle("error", errorText(err));
+      const guid = (++this.guidCounter).toString(36);
+      this.pending.set(guid, {
+        deadline: Date.now() + this.options.publishTimeoutMs,
+        settle: (reason, text = "") => {
+          if (reason === undefined) resolve();
+          else reject(new PublishError(text, reason));
+        },
+      });
+      const envelope = this.pubMsgs.encode(guid, subject, data);
+      if (!this.send(`${this.proto.pubPrefix}.${subject}`, envelope, this.ackSubject)) {
+        this.settlePublish(guid, "connection_closed", "connection lost");
       }
     });
   }
 
+  private onPubAck(msg: Msg): void {
+    const ack = safeDecode(() => decodePubAck(msg.data), undefined);
+    if (ack === undefined) return;
+    if (ack.error === "") this.settlePublish(ack.guid, undefined);
+    else this.settlePublish(ack.guid, "error", ack.error);
+  }
+
+  private settlePublish(guid: string, reason?: PublishFailureReason, text?: string): void {
+    const entry = this.pending.get(guid);
+    if (entry === undefined) return; // answered after its timeout: already failed
+    this.pending.delete(guid);
+    entry.settle(reason, text);
+  }
+
+  /** Fails publishes past their deadline; they are in deadline order, so it stops early. */
+  private expirePublishes(): void {
+    const now = Date.now();
+    for (const [guid, entry] of this.pending) {
+      if (entry.deadline > now) break;
+      this.settlePublish(guid, "timeout", "publish ack timeout");
+    }
+  }
+
   /**
    * Subscribes in manual-ack mode. Messages that arrive before the server confirmed the
-   * subscription are held back until it has (acking them earlier throws inside the library).
+   * subscription are held back until its ack inbox is known.
    */
-  subscribe(options: SubscribeOptions, onMessage: (msg: InboundMessage) => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const opts = this.conn
-        .subscriptionOptions()
-        .setManualAckMode(true)
-        .setMaxInFlight(options.maxInFlight)
-        .setAckWait(options.ackWaitMs)
-        .setDurableName(options.durableName);
-      applyStart(opts, options.start);
-      const sub =
-        options.queueGroup !== undefined
-          ? this.conn.subscribe(options.subject, options.queueGroup, opts)
-          : this.conn.subscribe(options.subject, opts);
-      let ready = false;
-      const early: stan.Message[] = [];
-      const deliver = (m: stan.Message): void => onMessage(toInbound(m, () => this.isEnded));
-      sub.on("message", (m: stan.Message) => {
-        if (ready) deliver(m);
-        else early.push(m);
+  async subscribe(
+    options: SubscribeOptions,
+    onMessage: (msg: InboundMessage) => void,
+  ): Promise<void> {
+    const inbox = createInbox();
+    let ackInbox: string | undefined;
+    const acks = new AckEncoder(options.subject);
+    const early: Msg[] = [];
+    const deliver = (raw: Msg): void => {
+      const m = safeDecode(() => decodeMsgProto(raw.data), undefined);
+      if (m === undefined) return; // not a MsgProto: never acked, so the server redelivers
+      const sequence = m.sequence;
+      onMessage({
+        sequence,
+        data: m.data,
+        timestampMs: Math.floor(m.timestampNs / 1e6),
+        redelivered: m.redelivered,
+        ack: () => ackInbox !== undefined && this.send(ackInbox, acks.encode(sequence)),
       });
-      sub.on("ready", () => {
-        ready = true;
-        resolve();
-        for (const m of early.splice(0)) deliver(m);
-      });
-      const failed = (err: unknown): void => {
-        if (ready) this.finish({ reason: "error", error: `subscription: ${errorText(err)}` });
-        else
-          reject(
-            new ConnectionError(`subscribe failed: ${errorText(err)}`, {
-              cause: err,
-              retriable: true,
-            }),
-          );
-      };
-      sub.on("error", failed);
-      sub.on("timeout", failed);
+    };
+    this.nc.subscribe(inbox, {
+      callback: (err, raw) => {
+        if (err) this.finish({ reason: "error", error: `subscription: ${errorText(err)}` });
+        else if (ackInbox === undefined) early.push(raw);
+        else deliver(raw);
+      },
     });
+    let answer: { ackInbox: string; error: string };
+    try {
+      const reply = await this.nc.request(
+        this.proto.subRequests,
+        encodeSubscriptionRequest(subscriptionRequest(this.options.clientId, inbox, options)),
+        { timeout: this.options.connectTimeoutMs },
+      );
+      answer = decodeSubscriptionResponse(reply.data);
+    } catch (err) {
+      throw new ConnectionError(`subscribe failed: ${errorText(err)}`, {
+        cause: err,
+        retriable: true,
+      });
+    }
+    if (answer.error !== "") {
+      throw new ConnectionError(`subscribe failed: ${answer.error}`, { retriable: true });
+    }
+    ackInbox = answer.ackInbox;
+    for (const m of early.splice(0)) deliver(m);
   }
 
   /**
@@ -265,127 +350,135 @@ export class StanSession {
   async close(): Promise<void> {
     if (this.isEnded) return;
     this.finish({ reason: "requested" });
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.options.connectTimeoutMs);
-      this.conn.once("close", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      safeClose(this.conn);
-    });
+    if (!this.transportGone && this.proto !== undefined) {
+      await this.nc
+        .request(this.proto.closeRequests, encodeCloseRequest(this.options.clientId), {
+          timeout: this.options.connectTimeoutMs,
+        })
+        .catch(() => undefined); // the server drops the client by its heartbeats anyway
+    }
+    await Promise.race([
+      this.nc.close().catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, this.options.connectTimeoutMs).unref()),
+    ]);
+  }
+
+  /** Publishes a protocol message; false when the connection can no longer take it. */
+  private send(subject: string, data: Uint8Array, reply?: string): boolean {
+    if (this.isEnded || this.transportGone) return false;
+    try {
+      this.nc.publish(subject, data, reply === undefined ? undefined : { reply });
+      return true;
+    } catch {
+      return false; // closed between the check and the publish
+    }
+  }
+
+  /** The server no longer serves this client: the session is over, the socket closed. */
+  private lose(error: string): void {
+    this.transportGone = true;
+    this.finish({ reason: "connection_lost", error });
+    void this.nc.close().catch(() => undefined);
   }
 
   private finish(end: SessionEnd): void {
     if (this.isEnded) return;
     this.isEnded = true;
-    for (const fail of [...this.inflight]) fail("connection_closed", end.error ?? end.reason);
+    for (const timer of this.timers) clearInterval(timer);
+    for (const guid of [...this.pending.keys()]) {
+      this.settlePublish(guid, "connection_closed", end.error ?? end.reason);
+    }
     this.endWith(end);
   }
 }
 
-function toInbound(m: stan.Message, sessionEnded: () => boolean): InboundMessage {
+function subscriptionRequest(
+  clientId: string,
+  inbox: string,
+  o: SubscribeOptions,
+): SubscriptionRequest {
+  const base = {
+    clientId,
+    subject: o.subject,
+    queueGroup: o.queueGroup,
+    inbox,
+    maxInFlight: o.maxInFlight,
+    ackWaitSeconds: Math.max(1, Math.round(o.ackWaitMs / 1000)),
+    durableName: o.durableName,
+  };
+  const start = o.start;
+  switch (start.kind) {
+    case "first":
+      return { ...base, startPosition: StartPosition.First };
+    case "new":
+      return { ...base, startPosition: StartPosition.NewOnly };
+    case "last":
+      return { ...base, startPosition: StartPosition.LastReceived };
+    case "sequence":
+      return { ...base, startPosition: StartPosition.SequenceStart, startSequence: start.sequence };
+    case "time":
+      return deltaStart(base, Date.now() - start.time.getTime());
+    case "delta":
+      return deltaStart(base, start.ms);
+  }
+}
+
+function deltaStart(
+  base: Omit<SubscriptionRequest, "startPosition">,
+  ms: number,
+): SubscriptionRequest {
   return {
-    sequence: m.getSequence(),
-    data: rawBytes(m),
-    timestampMs: Math.floor(m.getTimestampRaw() / 1e6),
-    redelivered: m.isRedelivered(),
-    ack: () => {
-      // After the session ended the library would publish on a closed connection and throw;
-      // the server redelivers unacknowledged messages anyway.
-      if (sessionEnded()) return false;
-      try {
-        m.ack();
-        return true;
-      } catch {
-        return false; // connection went away between the check and the ack
-      }
-    },
+    ...base,
+    startPosition: StartPosition.TimeDeltaStart,
+    startTimeDeltaNs: Math.max(0, ms) * 1e6,
   };
 }
 
-/**
- * The payload as a Buffer view of the decoded protobuf bytes, without the copy getRawData()
- * makes. Byte-exact either way; this is the per-message hot path.
- */
-function rawBytes(m: stan.Message): Buffer {
-  const proto = (m as unknown as { msg?: { getData?: () => unknown } }).msg;
-  const raw = proto?.getData?.();
-  if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  return m.getRawData();
+/** The NATS authenticator for the configured credentials; none when there are none. */
+function authenticatorFor(o: SessionOptions): { authenticator?: Authenticator } {
+  const { user, pass, token, nkey, userJwt, signNonce } = o;
+  if (user === undefined && token === undefined && signNonce === undefined) return {};
+  const authenticator: Authenticator = (nonce?: string) => {
+    if (user !== undefined) return { user, pass: pass ?? "" };
+    if (token !== undefined) return { auth_token: token };
+    const sig =
+      signNonce !== undefined && nonce !== undefined
+        ? signNonce(Buffer.from(nonce, "utf8")).toString("base64")
+        : "";
+    return userJwt !== undefined ? { jwt: userJwt, sig } : { nkey: nkey ?? "", sig };
+  };
+  return { authenticator };
 }
 
-function applyStart(opts: stan.SubscriptionOptions, start: StartSpec): void {
-  switch (start.kind) {
-    case "first":
-      opts.setDeliverAllAvailable();
-      break;
-    case "new":
-      opts.setStartAt(stan.StartPosition.NEW_ONLY);
-      break;
-    case "last":
-      opts.setStartWithLastReceived();
-      break;
-    case "sequence":
-      opts.setStartAtSequence(start.sequence);
-      break;
-    case "time":
-      opts.setStartTime(start.time);
-      break;
-    case "delta":
-      opts.setStartAtTimeDelta(start.ms);
-      break;
-  }
-}
-
-function classifyPublishError(err: unknown): PublishFailureReason {
-  const text = errorText(err);
-  if (text.includes("ack timeout")) return "timeout";
-  if (text.includes("Connection closed") || text.includes("connection lost"))
-    return "connection_closed";
-  return "error";
-}
-
-/** What to check for the security failures an operator meets, appended to the library's text. */
-const CONNECT_HINTS: ReadonlyArray<[RegExp, string]> = [
-  [
-    /unable to verify|self[- ]signed|unable to get (local )?issuer|certificate has expired/i,
-    "TLS: the server's certificate is not trusted (check tls.ca)",
-  ],
-  [
-    /Hostname\/IP does not match/i,
-    "TLS: the server's certificate is not valid for this host (check the URL or tls.server_name)",
-  ],
-  [
-    /requires a client certificate|certificate required|bad certificate/i,
-    "TLS: the server wants a client certificate it trusts (check tls.cert and tls.key)",
-  ],
-  [
-    /does not support a secure connection/i,
-    "TLS is configured but the server has none (use disable_source_tls / disable_target_tls)",
-  ],
-  [
-    /requires a secure connection/i,
-    "the server requires TLS (add a tls block or use a tls:// URL)",
-  ],
-  [
-    /Authorization Violation|Authentication Timeout|requires an Nkey signature/i,
-    "check the credentials (source_auth / target_auth or the URL)",
-  ],
-];
-
-function describeConnectError(err: unknown): string {
-  const text = errorText(err);
-  if (text.includes("clientID already registered")) {
-    return "client id still registered on the server (an earlier session has not been released yet)";
-  }
-  const hint = CONNECT_HINTS.find(([pattern]) => pattern.test(text))?.[1];
-  return hint === undefined ? text : `${text} (${hint})`;
-}
-
-function safeClose(conn: stan.Stan): void {
+function safeDecode<T, F>(decode: () => T, fallback: F): T | F {
   try {
-    conn.close();
+    return decode();
   } catch {
-    /* already closed */
+    return fallback;
   }
+}
+
+/**
+ * The nats client's connect has no overall bound (a TLS handshake or an INFO that never comes
+ * can hang), so each attempt gets one; a connection that comes up too late is closed.
+ */
+function boundedConnect(options: ConnectionOptions, ms: number): Promise<NatsConnection> {
+  return new Promise((resolve, reject) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error("connect timed out"));
+    }, ms);
+    connect(options).then(
+      (nc) => {
+        clearTimeout(timer);
+        if (timedOut) void nc.close().catch(() => undefined);
+        else resolve(nc);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(errorText(err)));
+      },
+    );
+  });
 }

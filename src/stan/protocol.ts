@@ -1,0 +1,368 @@
+/**
+ * The NATS Streaming wire protocol: its protobuf messages (stan.go pb/protocol.proto),
+ * encoded and decoded by hand.
+ *
+ * Why by hand: the messages are a handful of strings, varints and one bytes field, and the
+ * generic protobuf runtime was the largest single cost per replicated message (a decoded
+ * object per message, a copy of every payload, UTF-16 strings for every field). Here a
+ * payload is decoded as a view of the received bytes, and a publish is one allocation.
+ *
+ * Only the fields the replicator uses are decoded; unknown fields are skipped, so newer
+ * servers stay compatible.
+ */
+
+/** Protobuf wire types. */
+const VARINT = 0;
+const FIXED64 = 1;
+const LENGTH_DELIMITED = 2;
+const FIXED32 = 5;
+
+export enum StartPosition {
+  NewOnly = 0,
+  LastReceived = 1,
+  TimeDeltaStart = 2,
+  SequenceStart = 3,
+  First = 4,
+}
+
+// ---------------------------------------------------------------------------------------
+// Encoding
+
+type Field =
+  | { n: number; s: string | undefined }
+  | { n: number; b: Uint8Array | undefined }
+  | { n: number; v: number | undefined };
+
+/** Encodes fields in the given order, leaving out empty ones as proto3 does. */
+function encodeFields(fields: readonly Field[]): Buffer {
+  const parts: Array<{ n: number; bytes?: Buffer; value?: number }> = [];
+  let size = 0;
+  for (const f of fields) {
+    if ("s" in f || "b" in f) {
+      const raw = "s" in f ? f.s : f.b;
+      if (raw === undefined || raw.length === 0) continue;
+      const bytes = typeof raw === "string" ? Buffer.from(raw, "utf8") : Buffer.from(raw);
+      size += varintSize(f.n << 3) + varintSize(bytes.length) + bytes.length;
+      parts.push({ n: f.n, bytes });
+    } else if (f.v !== undefined && f.v !== 0) {
+      size += varintSize(f.n << 3) + varintSize(f.v);
+      parts.push({ n: f.n, value: f.v });
+    }
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const p of parts) {
+    if (p.bytes !== undefined) {
+      at = writeVarint(out, at, (p.n << 3) | LENGTH_DELIMITED);
+      at = writeVarint(out, at, p.bytes.length);
+      at += p.bytes.copy(out, at);
+    } else {
+      at = writeVarint(out, at, (p.n << 3) | VARINT);
+      at = writeVarint(out, at, p.value ?? 0);
+    }
+  }
+  return out;
+}
+
+export function encodeConnectRequest(r: {
+  clientId: string;
+  heartbeatInbox: string;
+  connId: Uint8Array;
+  pingIntervalSeconds: number;
+  pingMaxOut: number;
+}): Buffer {
+  return encodeFields([
+    { n: 1, s: r.clientId },
+    { n: 2, s: r.heartbeatInbox },
+    { n: 3, v: 1 }, // protocol 1: client pings, connection ids
+    { n: 4, b: r.connId },
+    { n: 5, v: r.pingIntervalSeconds },
+    { n: 6, v: r.pingMaxOut },
+  ]);
+}
+
+export interface SubscriptionRequest {
+  clientId: string;
+  subject: string;
+  queueGroup?: string;
+  inbox: string;
+  maxInFlight: number;
+  ackWaitSeconds: number;
+  durableName?: string;
+  startPosition: StartPosition;
+  startSequence?: number;
+  /** Nanoseconds before now. */
+  startTimeDeltaNs?: number;
+}
+
+export function encodeSubscriptionRequest(r: SubscriptionRequest): Buffer {
+  return encodeFields([
+    { n: 1, s: r.clientId },
+    { n: 2, s: r.subject },
+    { n: 3, s: r.queueGroup },
+    { n: 4, s: r.inbox },
+    { n: 5, v: r.maxInFlight },
+    { n: 6, v: r.ackWaitSeconds },
+    { n: 7, s: r.durableName },
+    { n: 10, v: r.startPosition },
+    { n: 11, v: r.startSequence },
+    { n: 12, v: r.startTimeDeltaNs },
+  ]);
+}
+
+export function encodeCloseRequest(clientId: string): Buffer {
+  return encodeFields([{ n: 1, s: clientId }]);
+}
+
+export function encodePing(connId: Uint8Array): Buffer {
+  return encodeFields([{ n: 1, b: connId }]);
+}
+
+/**
+ * Builds PubMsg envelopes for one connection. The parts that never change (client id,
+ * connection id) are encoded once, the subject once per subject; a publish then writes the
+ * guid and copies the payload into a single buffer.
+ */
+export class PubMsgEncoder {
+  private readonly head: Buffer;
+  private readonly tail: Buffer;
+  private readonly subjects = new Map<string, Buffer>();
+
+  constructor(clientId: string, connId: Uint8Array) {
+    this.head = encodeFields([{ n: 1, s: clientId }]);
+    this.tail = encodeFields([{ n: 6, b: connId }]);
+  }
+
+  /** `guid` must be ASCII (it is: base-36 digits). */
+  encode(guid: string, subject: string, data: Uint8Array): Buffer {
+    let subjectField = this.subjects.get(subject);
+    if (subjectField === undefined) {
+      subjectField = encodeFields([{ n: 3, s: subject }]);
+      this.subjects.set(subject, subjectField);
+    }
+    const dataHeader = data.length === 0 ? 0 : 1 + varintSize(data.length);
+    const size =
+      this.head.length +
+      2 +
+      guid.length +
+      subjectField.length +
+      dataHeader +
+      data.length +
+      this.tail.length;
+    const out = Buffer.allocUnsafe(size);
+    let at = this.head.copy(out, 0);
+    out[at++] = (2 << 3) | LENGTH_DELIMITED;
+    out[at++] = guid.length; // < 128
+    at += out.write(guid, at, "latin1");
+    at += subjectField.copy(out, at);
+    if (data.length > 0) {
+      out[at++] = (5 << 3) | LENGTH_DELIMITED;
+      at = writeVarint(out, at, data.length);
+      out.set(data, at);
+      at += data.length;
+    }
+    this.tail.copy(out, at);
+    return out;
+  }
+}
+
+/** Ack envelopes of one subscription: the subject is encoded once. */
+export class AckEncoder {
+  private readonly subjectField: Buffer;
+
+  constructor(subject: string) {
+    this.subjectField = encodeFields([{ n: 1, s: subject }]);
+  }
+
+  encode(sequence: number): Buffer {
+    const head = this.subjectField;
+    const out = Buffer.allocUnsafe(head.length + 1 + varintSize(sequence));
+    head.copy(out, 0);
+    out[head.length] = (2 << 3) | VARINT;
+    writeVarint(out, head.length + 1, sequence);
+    return out;
+  }
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  while (value >= 128) {
+    value = Math.floor(value / 128);
+    size++;
+  }
+  return size;
+}
+
+/** Writes a non-negative integer below 2^53; returns the next offset. */
+function writeVarint(out: Buffer, at: number, value: number): number {
+  while (value >= 128) {
+    out[at++] = (value % 128) | 128;
+    value = Math.floor(value / 128);
+  }
+  out[at++] = value;
+  return at;
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoding
+
+/** A cursor over one protobuf message. Numbers above 2^53 lose precision (never exact ones we use). */
+class Reader {
+  at = 0;
+  constructor(readonly buf: Buffer) {}
+
+  get done(): boolean {
+    return this.at >= this.buf.length;
+  }
+
+  varint(): number {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      const byte = this.buf[this.at++];
+      if (byte === undefined) throw new Error("truncated protobuf varint");
+      value += (byte & 127) * scale;
+      if (byte < 128) return value;
+      scale *= 128;
+    }
+  }
+
+  /** The bytes of a length-delimited field, as a view. */
+  bytes(): Buffer {
+    const length = this.varint();
+    const start = this.at;
+    this.at += length;
+    if (this.at > this.buf.length) throw new Error("truncated protobuf field");
+    return this.buf.subarray(start, this.at);
+  }
+
+  string(): string {
+    return this.bytes().toString("utf8");
+  }
+
+  skip(wireType: number): void {
+    if (wireType === VARINT) this.varint();
+    else if (wireType === LENGTH_DELIMITED) this.bytes();
+    else if (wireType === FIXED64) this.at += 8;
+    else if (wireType === FIXED32) this.at += 4;
+    else throw new Error(`unsupported protobuf wire type ${wireType}`);
+  }
+}
+
+/** Decodes a message whose fields are all strings, into field number -> text. */
+function decodeStrings(data: Uint8Array): Map<number, string> {
+  const r = new Reader(asBuffer(data));
+  const fields = new Map<number, string>();
+  while (!r.done) {
+    const tag = r.varint();
+    const wireType = tag & 7;
+    if (wireType === LENGTH_DELIMITED) fields.set(tag >>> 3, r.string());
+    else r.skip(wireType);
+  }
+  return fields;
+}
+
+export interface ConnectResponse {
+  pubPrefix: string;
+  subRequests: string;
+  closeRequests: string;
+  error: string;
+  pingRequests: string;
+  pingIntervalSeconds: number;
+  pingMaxOut: number;
+  protocol: number;
+}
+
+export function decodeConnectResponse(data: Uint8Array): ConnectResponse {
+  const r = new Reader(asBuffer(data));
+  const out: ConnectResponse = {
+    pubPrefix: "",
+    subRequests: "",
+    closeRequests: "",
+    error: "",
+    pingRequests: "",
+    pingIntervalSeconds: 0,
+    pingMaxOut: 0,
+    protocol: 0,
+  };
+  while (!r.done) {
+    const tag = r.varint();
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (wireType === LENGTH_DELIMITED && field <= 7) {
+      const text = r.string();
+      if (field === 1) out.pubPrefix = text;
+      else if (field === 2) out.subRequests = text;
+      else if (field === 4) out.closeRequests = text;
+      else if (field === 5) out.error = text;
+      else if (field === 7) out.pingRequests = text;
+    } else if (wireType === VARINT && field >= 8 && field <= 10) {
+      const value = r.varint();
+      if (field === 8) out.pingIntervalSeconds = value;
+      else if (field === 9) out.pingMaxOut = value;
+      else out.protocol = value;
+    } else r.skip(wireType);
+  }
+  return out;
+}
+
+/** PubAck: guid (1), error (2). */
+export function decodePubAck(data: Uint8Array): { guid: string; error: string } {
+  const fields = decodeStrings(data);
+  return { guid: fields.get(1) ?? "", error: fields.get(2) ?? "" };
+}
+
+/** SubscriptionResponse: ackInbox (2), error (3). */
+export function decodeSubscriptionResponse(data: Uint8Array): { ackInbox: string; error: string } {
+  const fields = decodeStrings(data);
+  return { ackInbox: fields.get(2) ?? "", error: fields.get(3) ?? "" };
+}
+
+/** PingResponse and CloseResponse: error (1). */
+export function decodeErrorResponse(data: Uint8Array): string {
+  return decodeStrings(data).get(1) ?? "";
+}
+
+export interface DeliveredMessage {
+  sequence: number;
+  /** A view of the received bytes, not a copy. */
+  data: Buffer;
+  /** Nanoseconds since the epoch (as a float: exact to about 256 ns). */
+  timestampNs: number;
+  redelivered: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** MsgProto: sequence (1), data (4), timestamp (5), redelivered (6); the rest is skipped. */
+export function decodeMsgProto(data: Uint8Array): DeliveredMessage {
+  const r = new Reader(asBuffer(data));
+  let sequence = 0;
+  let payload: Buffer = EMPTY;
+  let timestampNs = 0;
+  let redelivered = false;
+  while (!r.done) {
+    const tag = r.varint();
+    switch (tag) {
+      case (1 << 3) | VARINT:
+        sequence = r.varint();
+        break;
+      case (4 << 3) | LENGTH_DELIMITED:
+        payload = r.bytes();
+        break;
+      case (5 << 3) | VARINT:
+        timestampNs = r.varint();
+        break;
+      case (6 << 3) | VARINT:
+        redelivered = r.varint() !== 0;
+        break;
+      default:
+        r.skip(tag & 7);
+    }
+  }
+  return { sequence, data: payload, timestampNs, redelivered };
+}
+
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
