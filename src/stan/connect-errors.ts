@@ -11,8 +11,8 @@ const RENAMED: ReadonlyArray<[RegExp, string]> = [
   [/^TIMEOUT$/, "the streaming server did not answer the connect request"],
   [/^CONNECTION_REFUSED$/, "connection refused"],
   // OpenSSL's own text is a long line of library internals.
-  [/alert certificate required/, "TLS: the server requires a client certificate"],
-  [/alert (bad certificate|unknown ca)/, "TLS: the server refused the client certificate"],
+  [/alert certificate required/, "the server requires a client certificate"],
+  [/alert (bad certificate|unknown ca)/, "the server refused the client certificate"],
   [
     /clientID already registered/,
     "client id still registered on the server (an earlier session has not been released yet)",

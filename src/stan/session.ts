@@ -300,7 +300,8 @@ export class StanSession {
     onMessage: (msg: InboundMessage) => void,
   ): Promise<void> {
     const inbox = createInbox();
-    let ackInbox: string | undefined;
+    // Known once the server confirmed the subscription.
+    const confirmed: { ackInbox?: string } = {};
     const acks = new AckEncoder(options.subject);
     const early: Msg[] = [];
     const deliver = (raw: Msg): void => {
@@ -312,13 +313,16 @@ export class StanSession {
         data: m.data,
         timestampMs: Math.floor(m.timestampNs / 1e6),
         redelivered: m.redelivered,
-        ack: () => ackInbox !== undefined && this.send(ackInbox, acks.encode(sequence)),
+        ack: () => {
+          const { ackInbox } = confirmed;
+          return ackInbox !== undefined && this.send(ackInbox, acks.encode(sequence));
+        },
       });
     };
     this.nc.subscribe(inbox, {
       callback: (err, raw) => {
         if (err) this.finish({ reason: "error", error: `subscription: ${errorText(err)}` });
-        else if (ackInbox === undefined) early.push(raw);
+        else if (confirmed.ackInbox === undefined) early.push(raw);
         else deliver(raw);
       },
     });
@@ -339,7 +343,7 @@ export class StanSession {
     if (answer.error !== "") {
       throw new ConnectionError(`subscribe failed: ${answer.error}`, { retriable: true });
     }
-    ackInbox = answer.ackInbox;
+    confirmed.ackInbox = answer.ackInbox;
     for (const m of early.splice(0)) deliver(m);
   }
 

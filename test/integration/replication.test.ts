@@ -186,6 +186,38 @@ test(
 );
 
 test(
+  "ordered - a frozen target (SIGSTOP: socket open, no answers) fails publishes by timeout; after SIGCONT nothing is lost or reordered",
+  TEST_TIMEOUT,
+  async (t) => {
+    const { source, target } = await startPair();
+    const channel = "ordered.target.frozen";
+    const backlog = await publishAll(source.url, source.clusterId, channel, 20_000);
+    const proc = await replicate(source, target, channel, { publish_timeout: "2s" });
+    await waitForCopied(proc, keyOf(channel), 2000);
+    process.kill(target.pid, "SIGSTOP");
+    const resume = onCleanup(async () => process.kill(target.pid, "SIGCONT"));
+    try {
+      // No socket error comes: only the publish timeout can notice.
+      await healthy(proc, 503, 15_000);
+      const { body } = await proc.get("/metrics");
+      const timeouts = metricSum(body, "stream_replicator_publish_errors_total", {
+        reason: "timeout",
+      });
+      t.diagnostic(`publish timeouts while frozen: ${timeouts}`);
+      assert.ok(timeouts > 0, "publishes failed as timeouts");
+    } finally {
+      cleanups.delete(resume);
+      process.kill(target.pid, "SIGCONT");
+    }
+    await healthy(proc, 200, 60_000);
+    const check = await assertReplicatedInOrder(source, target, channel, backlog);
+    t.diagnostic(`target ${check.targetTotal}, duplicates ${check.duplicates}`);
+    assert.equal(check.sourceUnique, backlog.length);
+    assert.equal(await proc.stop(), 0);
+  },
+);
+
+test(
   "ordered - keeps every message and the order across a kill -9 and restart of the source",
   TEST_TIMEOUT,
   async (t) => {
