@@ -29,12 +29,13 @@ export class CounterSeries {
 
   /** Adds `value` (default 1). As in prom-client, inc(0) makes the series appear at 0. */
   inc(value = 1): void {
-    if (!(value >= 0 && value < Infinity)) throw new TypeError(`Invalid counter increment: ${value}`);
+    if (!(value >= 0 && value < Infinity))
+      throw new TypeError(`Invalid counter increment: ${value}`);
     this.pending += value;
     this.touched = true;
   }
 
-  /** Called from collect(). Counts are integers, so adding them up first changes no value. */
+  /** Called from collect(). Integer increments (messages, bytes) add up to the same value. */
   flush(): void {
     if (!this.touched) return;
     const value = this.pending;
@@ -78,9 +79,12 @@ export class HistogramSeries {
   /** Observations per bucket since the last flush; the last slot is above every bound. */
   private readonly pending: Float64Array;
   private pendingCount = 0;
-  /** Sum of every observation, added in the order prom-client would add them. */
+  /** The stored sum at the last flush plus each later observation, one at a time. */
   private sum = 0;
+  /** The stored sum right after the last flush. */
   private flushedSum = 0;
+  /** Sum of the observations since the last flush. */
+  private pendingSum = 0;
 
   constructor(
     private readonly bounds: readonly number[],
@@ -97,6 +101,7 @@ export class HistogramSeries {
     this.pending[i]! += 1;
     this.pendingCount += 1;
     this.sum += value;
+    this.pendingSum += value;
   }
 
   flush(): void {
@@ -107,12 +112,14 @@ export class HistogramSeries {
       s.bucketValues[le] = (s.bucketValues[le] ?? 0) + this.pending[i]!;
     }
     s.count += this.pendingCount;
-    // Storing our own running sum keeps it bit-identical to prom-client adding one value at a
-    // time; adding the difference would round differently. If something else changed the
-    // stored sum since our last flush (an observe() with the same labels, a reset()), add.
-    s.sum = s.sum === this.flushedSum ? this.sum : s.sum + (this.sum - this.flushedSum);
+    // prom-client adds one value at a time; adding pendingSum at once could round differently.
+    // So while nothing else changed the stored sum, store our running sum, which continued
+    // from it one value at a time. Otherwise (an observe() with the same labels, a reset()),
+    // add pendingSum: exact after a reset(), when the stored sum starts again from 0.
+    s.sum = s.sum === this.flushedSum ? this.sum : s.sum + this.pendingSum;
     this.flushedSum = s.sum;
     this.sum = s.sum;
+    this.pendingSum = 0;
     this.pending.fill(0);
     this.pendingCount = 0;
   }

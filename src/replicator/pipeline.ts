@@ -62,6 +62,9 @@ interface Entry {
   startedMs: number;
 }
 
+/** The decision without a sampler: one shared object, not one per message. */
+const COPY_ALL: SampleDecision = { copy: true, reason: "passed" };
+
 /** Largest set of copied-but-unacked sequences we remember for duplicate counting. */
 const COPIED_UNACKED_LIMIT = 100_000;
 
@@ -102,9 +105,7 @@ export class Pipeline {
     this.window.set(msg.sequence, entry);
     this.pending++;
 
-    const decision: SampleDecision = this.o.sampler
-      ? this.o.sampler.decide(msg.data)
-      : { copy: true, reason: "passed" };
+    const decision = this.o.sampler ? this.o.sampler.decide(msg.data) : COPY_ALL;
     if (!decision.copy) {
       observer.skipped(worker);
       this.settle(entry, "done");

@@ -1,10 +1,10 @@
 /**
  * NATS NKeys for client authentication, with node:crypto only: a user seed (`SU...`) is an
  * Ed25519 private key in NATS' base32 + CRC-16 encoding; the server sends a nonce and the
- * client answers with its public key (`U...`) and the nonce's signature. The nats 1.4 client
- * takes exactly that as `nkey` + `nonceSigner`. Credentials files (`.creds`: a user JWT plus the
- * seed) are read here too, so a broken file is a config error at start, not a crash inside
- * the client library.
+ * client answers with its public key (`U...`) and the nonce's signature (src/stan/session.ts
+ * hands both to the client's authenticator hook). Credentials files (`.creds`: a user JWT plus
+ * the seed) are read here too, so a broken file is a config error at start, not a failed
+ * connect later.
  *
  * Errors never contain the seed or any part of it.
  */

@@ -3,6 +3,9 @@ import assert from "node:assert/strict";
 import { promtoolUnexpected } from "../support/promtool";
 import { Registry } from "prom-client";
 import { createMetrics, initTopicMetrics } from "../../src/metrics/metrics";
+import type { Metrics } from "../../src/metrics/metrics";
+import { topicObserver } from "../../src/metrics/observer";
+import type { PassReason, ReplicationObserver } from "../../src/replicator/observer";
 
 /** The Go original's metrics: name, type and labels must not change (dashboards use them). */
 const ORIGINAL: [string, string, string[]][] = [
@@ -174,4 +177,119 @@ test("promtool check metrics - only the documented legacy names are flagged", as
   const result = promtoolUnexpected(await sampleText(), counters);
   if (result.kind === "missing") return t.skip("promtool not installed");
   assert.deepEqual(result.unexpected, []);
+});
+
+/** The per-message updates as the observer made them before fast-metrics.ts: prom-client's own. */
+function promClientObserver(m: Metrics, name: string, key: string) {
+  const w = (worker: number) => ({ name, worker: `${name}_${worker}` });
+  return {
+    received(worker: number, bytes: number, sequence: number, redelivered: boolean) {
+      m.receivedMsgs.inc(w(worker));
+      m.receivedBytes.inc(w(worker), bytes);
+      m.currentSequence.set(w(worker), sequence);
+      if (redelivered) m.redeliveredMsgs.inc(w(worker));
+    },
+    copied(worker: number, bytes: number, latencyMs: number, processingMs: number) {
+      m.copiedMsgs.inc(w(worker));
+      m.copiedBytes.inc(w(worker), bytes);
+      m.processingTime.observe(w(worker), processingMs / 1000);
+      m.endToEndLatencySeconds.observe({ name }, Math.max(0, latencyMs) / 1000);
+    },
+    skipped() {
+      m.limiterMemorySkipped.inc({ name, key });
+    },
+    passed(_worker: number, reason: PassReason) {
+      if (reason === "not_json" || reason === "no_key") {
+        m.limiterMemoryErrors.inc({ name, key });
+        (reason === "not_json" ? m.limiterNotJsonMsgs : m.limiterNoKeyMsgs).inc({ name });
+      }
+      m.limiterMemoryPassed.inc({ name, key });
+    },
+  };
+}
+
+/**
+ * 3000 messages over two workers: every 6th copied (500), the rest skipped (2500); latencies
+ * and processing times spread over every bucket, some negative (clock skew), some above 60 s.
+ */
+function replay(o: Pick<ReplicationObserver, "received" | "copied" | "skipped" | "passed">) {
+  for (let seq = 1; seq <= 3000; seq++) {
+    const worker = seq % 2;
+    o.received(worker, 100 + (seq % 7), seq, seq % 97 === 0);
+    if (seq % 6 !== 0) {
+      o.skipped(worker);
+      continue;
+    }
+    o.passed(worker, seq % 60 === 0 ? "not_json" : seq % 90 === 0 ? "no_key" : "passed");
+    o.copied(worker, 100 + (seq % 7), ((seq * 37) % 70_000) - 500, (seq * 1373.3) % 65_000);
+  }
+}
+
+function observed(kind: "fast" | "prom-client", reads = 0) {
+  const registry = new Registry();
+  const m = createMetrics(registry, { defaultMetrics: false });
+  initTopicMetrics(m, { name: "cmdb", workers: ["cmdb_0", "cmdb_1"], inspectKey: "sender" });
+  if (kind === "prom-client") {
+    replay(promClientObserver(m, "cmdb", "sender"));
+    return registry;
+  }
+  const o = topicObserver(m, "cmdb", (n) => `cmdb_${n}`, "sender");
+  let done = 0;
+  replay({
+    ...o,
+    received(...args) {
+      o.received(...args);
+      // Reading flushes the pending updates (synchronously, in collect()).
+      if (reads > 0 && ++done % Math.floor(3000 / reads) === 0) void registry.metrics();
+    },
+  });
+  return registry;
+}
+
+test("topicObserver - /metrics is exactly what prom-client's own updates give", async () => {
+  const expected = await observed("prom-client").metrics();
+  for (const reads of [0, 7]) {
+    const registry = observed("fast", reads);
+    assert.equal(await registry.metrics(), expected, `${reads} reads during the replay`);
+    assert.equal(await registry.metrics(), expected, `${reads} reads, read again`);
+  }
+});
+
+test("topicObserver - counts, sequence and buckets of 3000 received, 500 copied", async () => {
+  const text = await observed("fast", 3).metrics();
+  const value = (series: string) => {
+    const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+    assert.ok(line, series);
+    return Number(line.slice(series.length + 1));
+  };
+  const w = (n: number) => `{name="cmdb",worker="cmdb_${n}"}`;
+  const sum = (metric: string) => value(`${metric}${w(0)}`) + value(`${metric}${w(1)}`);
+  const k = '{key="sender",name="cmdb"}';
+  assert.equal(sum("stream_replicator_received_msgs"), 3000);
+  assert.equal(sum("stream_replicator_copied_msgs"), 500);
+  assert.equal(value(`stream_replicator_limiter_memory_skipped${k}`), 2500);
+  assert.equal(value(`stream_replicator_limiter_memory_passed${k}`), 500);
+  assert.equal(value(`stream_replicator_limiter_memory_errors${k}`), 50 + 17);
+  assert.equal(value('stream_replicator_limiter_not_json_msgs_total{name="cmdb"}'), 50);
+  assert.equal(value('stream_replicator_limiter_no_key_msgs_total{name="cmdb"}'), 17);
+  assert.equal(sum("stream_replicator_redelivered_msgs_total"), 30);
+  assert.equal(value(`stream_replicator_current_sequence${w(0)}`), 3000);
+  assert.equal(value(`stream_replicator_current_sequence${w(1)}`), 2999);
+  let bytes = 0;
+  for (let seq = 1; seq <= 3000; seq++) bytes += 100 + (seq % 7);
+  assert.equal(sum("stream_replicator_received_bytes"), bytes);
+
+  // Processing times (seq * 1373.3 ms) % 65 s; every copy is worker 0's: seq = 6, 12, ..., 3000.
+  const seconds: number[] = [];
+  for (let seq = 6; seq <= 3000; seq += 6) seconds.push(((seq * 1373.3) % 65_000) / 1000);
+  const h = (le: string) =>
+    value(`stream_replicator_processing_time_bucket{le="${le}",name="cmdb",worker="cmdb_0"}`);
+  for (const le of [0.1, 0.5, 1, 10, 60]) {
+    assert.equal(h(String(le)), seconds.filter((s) => s <= le).length, `le ${le}`);
+  }
+  assert.equal(h("+Inf"), 500);
+  assert.equal(value(`stream_replicator_processing_time_count${w(0)}`), 500);
+  assert.ok(seconds.some((s) => s > 60) && seconds.some((s) => s <= 0.1), "spread");
+  // Worker 1 copied nothing: like prom-client, no processing_time series for it.
+  assert.doesNotMatch(text, /^stream_replicator_processing_time_count\{[^}]*cmdb_1/m);
 });
