@@ -1,130 +1,217 @@
 /**
- * Limiter memory and persistence figures for 1,000,000 distinct values.
- * Run: node --import tsx bench/limiter-memory.ts [count]   (add --expose-gc for steadier RSS)
+ * Limiter (+ advisor) memory and persistence figures for 1,000,000 distinct senders, through
+ * TopicSampling as the replicator wires it: RSS before and after tracking them, peak RSS and
+ * longest event-loop block while saving, then loading the saved files in a fresh process (as at a
+ * restart) and saving again there.
+ *
+ * Run: node --expose-gc --import tsx bench/limiter-memory.ts [count] [--no-advisor]
+ * Peaks are VmHWM, reset before each phase through /proc/self/clear_refs (Linux).
  */
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
-import { Advisor } from "../src/advisor/advisor";
+import type { TopicConfig } from "../src/config/types";
 import { Limiter } from "../src/limiter/limiter";
-import { loadState, saveState, stateFilePath } from "../src/limiter/state-file";
+import { TopicSampling } from "../src/limiter/sampling";
+import { stateFilePath } from "../src/limiter/state-file";
+import { createTestLogger } from "../src/logging/logger";
 
-const COUNT = Number(process.argv[2] ?? 1_000_000);
 const AGE = 3_600_000;
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const COUNT = Number(args.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
+const ADVISOR = !args.includes("--no-advisor");
 const gc = (globalThis as { gc?: () => void }).gc;
-const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MB`;
+const MiB = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 const ms = (n: number): string => `${n.toFixed(0)} ms`;
 
-function mem(): { rss: number; heap: number } {
-  gc?.();
-  const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed };
+/** RSS once garbage is collected and freed: V8 frees dead ArrayBuffers after a GC, not in it. */
+async function rss(): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return process.memoryUsage().rss;
 }
 
-async function measureLoop<T>(
+/** Peak RSS since the last resetPeak() (VmHWM), in bytes; NaN where /proc cannot tell. */
+function peak(): number {
+  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+function resetPeak(): void {
+  try {
+    writeFileSync("/proc/self/clear_refs", "5");
+  } catch {
+    // not Linux, or not allowed: peaks then count from the start of the process
+  }
+}
+
+/** Runs `fn`, with its duration, the longest event-loop block during it and the peak RSS. */
+async function measure<T>(
   fn: () => Promise<T>,
-): Promise<{ result: T; took: number; maxBlock: number }> {
+): Promise<{ took: number; block: number; peak: number }> {
+  gc?.();
+  resetPeak();
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
   const t0 = performance.now();
-  const result = await fn();
+  await fn();
   const took = performance.now() - t0;
+  // Let the histogram's timer fire once more, or a block at the very end of `fn` goes unseen.
+  await new Promise((resolve) => setTimeout(resolve, 20));
   h.disable();
-  return { result, took, maxBlock: h.max / 1e6 };
+  return { took, block: h.max / 1e6, peak: peak() };
+}
+
+function sampling(stateDir: string, now: () => number): TopicSampling {
+  const topic = {
+    key: "cmdb",
+    name: "cmdb",
+    inspect: "sender",
+    ageMs: AGE,
+    advisory: ADVISOR ? { target: "adv", cluster: "target", ageMs: AGE / 2 } : undefined,
+  } as TopicConfig;
+  return new TopicSampling({
+    topic,
+    stateDir,
+    saveIntervalMs: 24 * AGE,
+    clock: { now },
+    log: createTestLogger({ level: "warn" }),
+    hooks: { tracked: () => {}, saved: () => {}, advisory: () => {}, advisoryFailed: () => {} },
+    publishAdvisory: ADVISOR ? async () => {} : undefined,
+  });
+}
+
+const payload = (i: number): Buffer =>
+  Buffer.from(`{"sender":"host-${String(i).padStart(6, "0")}.example.net","data":{"x":1}}`);
+
+function fileSizes(dir: string): string {
+  const files = [
+    stateFilePath(dir, "cmdb"),
+    ...(ADVISOR ? [stateFilePath(dir, "cmdb.advisor")] : []),
+  ];
+  return files.map((f) => MiB(statSync(f).size)).join(" + ");
+}
+
+/** Fresh-process mode: load the state of `dir` at `now` as a restarting replicator does, save it. */
+async function loadAndSave(dir: string, now: number): Promise<void> {
+  const before = await rss();
+  const s = sampling(dir, () => now);
+  const load = await measure(() => s.start());
+  const after = await rss();
+  console.log(`values loaded:        ${s.limiter.size}`);
+  console.log(`load time:            ${ms(load.took)}, max event-loop block ${ms(load.block)}`);
+  console.log(
+    `load RSS:             ${MiB(before)} -> ${MiB(after)} (+${MiB(after - before)}), peak ${MiB(load.peak)}`,
+  );
+  const save = await measure(() => s.save());
+  console.log(
+    `save time:            ${ms(save.took)}, max event-loop block ${ms(save.block)}, peak ${MiB(save.peak)}`,
+  );
+  await s.stop(100);
 }
 
 async function main(): Promise<void> {
+  const loadDir = flag("--load");
+  if (loadDir !== undefined) return loadAndSave(loadDir, Number(flag("--now")));
+
   let now = Date.now();
-  const clock = { now: () => now };
-  const limiter = new Limiter({ inspect: "sender", ageMs: AGE, clock });
-  const payloads = (i: number): Buffer =>
-    Buffer.from(`{"sender":"host-${String(i).padStart(6, "0")}.example.net","data":{"x":1}}`);
-
-  const before = mem();
-  let t0 = performance.now();
-  for (let i = 0; i < COUNT; i++) {
-    const d = limiter.decide(payloads(i));
-    if (d.action === "copy") limiter.confirm(d.ticket);
-    if (i % 1000 === 0) now++;
-  }
-  const fill = performance.now() - t0;
-  const after = mem();
-  console.log(`values:               ${limiter.size}`);
-  console.log(
-    `fill (decide+confirm): ${ms(fill)} (${((fill * 1e6) / COUNT).toFixed(0)} ns/message)`,
-  );
-  console.log(
-    `RSS before/after:     ${mb(before.rss)} -> ${mb(after.rss)} (+${mb(after.rss - before.rss)})`,
-  );
-  console.log(
-    `heap before/after:    ${mb(before.heap)} -> ${mb(after.heap)} (+${mb(after.heap - before.heap)}, ${((after.heap - before.heap) / COUNT).toFixed(0)} B/value)`,
-  );
-
-  // Per-message cost on pre-built payloads (the fill above includes making each Buffer).
-  const sample = Array.from({ length: 100_000 }, (_, i) => payloads(i * 10));
-  const fresh = Array.from({ length: 100_000 }, (_, i) => payloads(COUNT + i));
-  t0 = performance.now();
-  let skipped = 0;
-  for (const p of sample) if (limiter.decide(p).action === "skip") skipped++;
-  const skipNs = ((performance.now() - t0) * 1e6) / sample.length;
-  t0 = performance.now();
-  const side = new Limiter({ inspect: "sender", ageMs: AGE, clock }); // keeps `limiter` at COUNT
-  for (const p of fresh) {
-    const d = side.decide(p);
-    if (d.action === "copy") side.confirm(d.ticket);
-  }
-  const copyNs = ((performance.now() - t0) * 1e6) / fresh.length;
-  const text = Buffer.from("not json at all, some binary \u0000 payload");
-  t0 = performance.now();
-  for (let i = 0; i < 100_000; i++) limiter.decide(text);
-  const notJsonNs = ((performance.now() - t0) * 1e6) / 100_000;
-  console.log(
-    `decide per message:   skip ${skipNs.toFixed(0)} ns (${skipped} skipped), copy+confirm ${copyNs.toFixed(0)} ns, not_json ${notJsonNs.toFixed(0)} ns`,
-  );
-
-  t0 = performance.now();
-  limiter.scrub();
-  console.log(`scrub (none stale):   ${ms(performance.now() - t0)}`);
-
   const dir = mkdtempSync(path.join(tmpdir(), "sr-bench-"));
   try {
-    const file = stateFilePath(dir, "cmdb");
-    const save = await measureLoop(() =>
-      saveState(file, limiter.entries(), { topic: "cmdb", inspect: "sender" }),
+    // The same messages from a single sender: what the message garbage alone costs at peak (V8
+    // grows its young generation under allocation), to tell apart from what the table costs.
+    const one = sampling(dir, () => now);
+    const warmup = await measure(async () => {
+      for (let i = 0; i < COUNT; i++) {
+        const d = one.sampler.decide(payload(0));
+        if (d.copy) d.confirm?.();
+      }
+    });
+    await one.stop(100);
+
+    const before = await rss();
+    const heapBefore = process.memoryUsage().heapUsed;
+    const s = sampling(dir, () => now);
+    await s.start();
+    resetPeak();
+    let t0 = performance.now();
+    for (let i = 0; i < COUNT; i++) {
+      const d = s.sampler.decide(payload(i));
+      if (d.copy) d.confirm?.();
+      if (i % 1000 === 0) now++;
+    }
+    const fill = performance.now() - t0;
+    const fillPeak = peak();
+    const after = await rss();
+    const heapAfter = process.memoryUsage().heapUsed;
+    console.log(`senders:              ${s.limiter.size}, advisor ${ADVISOR ? "on" : "off"}`);
+    console.log(`peak, 1 sender:       ${MiB(warmup.peak)} (${COUNT} messages of one sender)`);
+    console.log(
+      `fill (decide+confirm): ${ms(fill)} (${((fill * 1e6) / COUNT).toFixed(0)} ns/message)`,
     );
     console.log(
-      `saveState:            ${ms(save.took)}, ${mb(save.result.bytes)}, max event-loop block ${ms(save.maxBlock)}`,
+      `RSS before/after:     ${MiB(before)} -> ${MiB(after)} (+${MiB(after - before)}), peak during fill ${MiB(fillPeak)}`,
     );
-    console.log(`  file size:          ${mb(statSync(file).size)}`);
-
-    const load = await measureLoop(() => loadState(file, { ageMs: AGE, now }));
     console.log(
-      `loadState:            ${ms(load.took)}, ${load.result.entries.size} entries, warning=${load.result.warning ?? "none"}, max event-loop block ${ms(load.maxBlock)}`,
+      `heap before/after:    ${MiB(heapBefore)} -> ${MiB(heapAfter)} (${((heapAfter - heapBefore) / COUNT).toFixed(0)} B/value)`,
     );
 
-    const restored = new Limiter({ inspect: "sender", ageMs: AGE, clock });
+    const save = await measure(() => s.save());
+    console.log(
+      `save time:            ${ms(save.took)}, max event-loop block ${ms(save.block)}, peak ${MiB(save.peak)}`,
+    );
+    console.log(`file size:            ${fileSizes(dir)}`);
+    console.log(`RSS after save:       ${MiB(await rss())}`);
+
+    // Per-message cost on pre-built payloads (the fill above includes making each Buffer).
+    const sample = Array.from({ length: 100_000 }, (_, i) => payload((i * 10) % COUNT));
+    const fresh = Array.from({ length: 100_000 }, (_, i) => payload(COUNT + i));
     t0 = performance.now();
-    restored.restore(load.result.entries, now);
-    console.log(`Limiter.restore:      ${ms(performance.now() - t0)}`);
+    let skipped = 0;
+    for (const p of sample) if (!s.sampler.decide(p).copy) skipped++;
+    const skipNs = ((performance.now() - t0) * 1e6) / sample.length;
+    const side = new Limiter({ inspect: "sender", ageMs: AGE, clock: { now: () => now } });
+    t0 = performance.now();
+    for (const p of fresh) {
+      const d = side.decide(p);
+      if (d.action === "copy") side.confirm(d.ticket);
+    }
+    const copyNs = ((performance.now() - t0) * 1e6) / fresh.length;
+    console.log(
+      `decide per message:   skip ${skipNs.toFixed(0)} ns (${skipped} skipped), copy+confirm ${copyNs.toFixed(0)} ns`,
+    );
+    t0 = performance.now();
+    s.limiter.scrub();
+    console.log(`scrub (none stale):   ${ms(performance.now() - t0)}`);
+
+    // A restart: a fresh process that loads the files, then saves them again.
+    const child = spawnSync(
+      process.execPath,
+      [
+        ...process.execArgv,
+        __filename,
+        "--load",
+        dir,
+        "--now",
+        String(now),
+        ...(ADVISOR ? [] : ["--no-advisor"]),
+      ],
+      { encoding: "utf8" },
+    );
+    const lines = `${child.stdout}${child.stderr}`.trimEnd().split("\n");
+    for (const line of lines) console.log(`restart ${line}`);
+    if (child.status !== 0) throw new Error(`load process exited with ${child.status}`);
+    await s.stop(100);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-
-  const advisor = new Advisor({
-    inspect: "sender",
-    advisoryAgeMs: AGE,
-    expireAgeMs: 2 * AGE,
-    replicator: "cmdb",
-    clock,
-  });
-  for (let i = 0; i < COUNT; i++) advisor.seen(`host-${String(i).padStart(6, "0")}.example.net`);
-  t0 = performance.now();
-  const events = advisor.check();
-  console.log(
-    `Advisor.check:        ${ms(performance.now() - t0)} over ${advisor.size} values (${events.length} events)`,
-  );
-  console.log(`RSS at end:           ${mb(process.memoryUsage().rss)}`);
 }
 
 main().catch((err: unknown) => {

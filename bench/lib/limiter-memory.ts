@@ -1,6 +1,8 @@
 /**
- * Runs bench/limiter-memory.ts (1,000,000 senders: RSS, save and load times) in its own process
- * and returns its figures, one per output line ("label: value").
+ * Runs bench/limiter-memory.ts (1,000,000 senders, limiter and advisor: RSS and peak RSS while
+ * tracking, saving, and loading in a fresh process; times and longest event-loop blocks) in its
+ * own process and returns its figures, one per output line ("label: value"; the fresh process's
+ * lines start with "restart").
  */
 import * as path from "node:path";
 import { REPO } from "./contenders";

@@ -12,10 +12,13 @@
  * - seen() returns events immediately: `recover` for a value that had its timeout; and, if check()
  *   was late and the value is already past a deadline, the events check() would have emitted
  *   (`timeout`, or `timeout` + `expire` after which the value starts afresh without `recover`).
- *   It returns a shared empty array in the common case, so per-message cost is one Map lookup.
+ *   It returns a shared empty array in the common case, so per-message cost is one table lookup.
+ * Last-seen times live in a TimeColumn (its mark: timed out), compact enough for a million
+ * senders; TopicSampling shares its table with the Limiter so each name is stored once.
  * When advisoryAgeMs >= expireAgeMs, timeout and expire come together at expireAgeMs.
  */
 import type { Clock } from "../clock";
+import { TimeColumn } from "../limiter/time-column";
 
 export const AGE_ADVISORY_SCHEMA = "https://choria.io/schemas/sr/v1/age_advisory.json";
 
@@ -46,6 +49,8 @@ export interface AdvisorOptions {
   /** Topic name, the `replicator` field. */
   replicator: string;
   clock: Clock;
+  /** Where last-seen times are kept; a column of its own by default. */
+  values?: TimeColumn;
 }
 
 const NONE: readonly AdvisoryEvent[] = Object.freeze([]);
@@ -73,10 +78,9 @@ export class Advisor {
   private readonly expireAgeMs: number;
   private readonly replicator: string;
   private readonly clock: Clock;
-  /** value → last seen (ms). */
-  private readonly lastSeen = new Map<string, number>();
-  /** Values that had their `timeout` and have not been seen since. */
-  private readonly timedOut = new Set<string>();
+  /** value → last seen (ms), marked while the value had its `timeout` and was not seen since.
+   * Public for persistence (state-file.ts reads and fills it). */
+  readonly lastSeen: TimeColumn;
 
   constructor(options: AdvisorOptions) {
     if (!(options.advisoryAgeMs > 0) || !(options.expireAgeMs > 0)) {
@@ -87,6 +91,7 @@ export class Advisor {
     this.expireAgeMs = options.expireAgeMs;
     this.replicator = options.replicator;
     this.clock = options.clock;
+    this.lastSeen = options.values ?? new TimeColumn();
   }
 
   /** Records that `value` was seen now; returns events to publish (usually none). */
@@ -96,7 +101,7 @@ export class Advisor {
     this.lastSeen.set(value, now);
     if (last === undefined) return NONE;
 
-    if (this.timedOut.delete(value)) {
+    if (this.lastSeen.setMark(value, false)) {
       if (now - last < this.expireAgeMs) return [this.event(value, last, now, "recover")];
       return [this.event(value, last, now, "expire")];
     }
@@ -112,17 +117,22 @@ export class Advisor {
   check(): AdvisoryEvent[] {
     const now = this.clock.now();
     const events: AdvisoryEvent[] = [];
-    for (const [value, last] of this.lastSeen) {
+    const seen = this.lastSeen;
+    // By index: the value's string is only made for the few values that get an event.
+    for (let e = seen.next(-1); e >= 0; e = seen.next(e)) {
+      const last = seen.timeAt(e);
       const absent = now - last;
       if (absent >= this.expireAgeMs) {
-        if (!this.timedOut.delete(value)) events.push(this.event(value, last, now, "timeout"));
+        const value = seen.valueAt(e);
+        if (!seen.markedAt(e)) events.push(this.event(value, last, now, "timeout"));
         events.push(this.event(value, last, now, "expire"));
-        this.lastSeen.delete(value);
-      } else if (absent >= this.advisoryAgeMs && !this.timedOut.has(value)) {
-        this.timedOut.add(value);
-        events.push(this.event(value, last, now, "timeout"));
+        seen.deleteAt(e);
+      } else if (absent >= this.advisoryAgeMs && !seen.markedAt(e)) {
+        seen.markAt(e, true);
+        events.push(this.event(seen.valueAt(e), last, now, "timeout"));
       }
     }
+    seen.tidy();
     return events;
   }
 
@@ -133,7 +143,7 @@ export class Advisor {
 
   /** Values currently timed out (had `timeout`, not yet recovered or expired). */
   get timedOutCount(): number {
-    return this.timedOut.size;
+    return this.lastSeen.marks;
   }
 
   /** Live view of `[value, lastSeenMs]` for persistence (see Limiter.entries). */
@@ -152,9 +162,7 @@ export class Advisor {
     for (const [value, at] of entries) {
       if (typeof value !== "string" || !Number.isFinite(at) || now - at >= this.expireAgeMs)
         continue;
-      const t = Math.min(at, now);
-      const existing = this.lastSeen.get(value);
-      if (existing === undefined || existing < t) this.lastSeen.set(value, t);
+      this.lastSeen.restore(value, Math.min(at, now));
       kept++;
     }
     return kept;

@@ -9,12 +9,14 @@
  * last-copied time, or forgets a value that was new) unless a newer claim for the same value has
  * been confirmed since; a release never clobbers a newer claim.
  *
- * Only last-copied times are kept here; "last seen" for advisories lives in the Advisor.
+ * Only last-copied times are kept here; "last seen" for advisories lives in the Advisor. The
+ * times live in a TimeColumn (a compact table, not a Map) so a million senders cost tens of MB.
  */
 import type { Clock } from "../clock";
 import { ConfigError } from "../errors";
 import type { JsonPath } from "./json-path";
 import { compilePath, parseObject, readFlag, stringAt } from "./json-path";
+import { TimeColumn } from "./time-column";
 
 export interface LimiterOptions {
   /** Dotted path of the key whose value is limited, e.g. `sender` or `identity.fqdn`. */
@@ -24,6 +26,9 @@ export interface LimiterOptions {
   /** A value is copied at most once per this many milliseconds. */
   ageMs: number;
   clock: Clock;
+  /** Where last-copied times are kept; a column of its own by default. TopicSampling passes a
+   * column of a table shared with the Advisor, so each sender's name is stored once. */
+  values?: TimeColumn;
 }
 
 export type CopyReason = "passed" | "update_flag" | "not_json" | "no_key";
@@ -74,8 +79,8 @@ export class Limiter {
   private readonly inspect: JsonPath;
   private readonly updateFlag: JsonPath | undefined;
   private readonly clock: Clock;
-  /** value → last-copied time (ms). */
-  private readonly copied = new Map<string, number>();
+  /** value → last-copied time (ms). Public for persistence (state-file.ts reads and fills it). */
+  readonly copied: TimeColumn;
   /** value → newest unsettled claim. Small: bounded by the messages in flight. */
   private readonly pending = new Map<string, Claim>();
 
@@ -93,6 +98,7 @@ export class Limiter {
       options.updateFlag === undefined ? undefined : compilePath(options.updateFlag, "update_flag");
     this.ageMs = options.ageMs;
     this.clock = options.clock;
+    this.copied = options.values ?? new TimeColumn();
   }
 
   /** Decides whether to copy one message. Never throws on payload content. */
@@ -161,13 +167,7 @@ export class Limiter {
    */
   scrub(): number {
     const cutoff = this.clock.now() - this.ageMs;
-    let removed = 0;
-    for (const [value, at] of this.copied) {
-      if (at <= cutoff) {
-        this.copied.delete(value);
-        removed++;
-      }
-    }
+    const removed = this.copied.removeUpTo(cutoff);
     for (const [value, claim] of this.pending) {
       if (claim.at <= cutoff) {
         for (let c: Claim | undefined = claim; c !== undefined; c = c.older) c.open = false;
@@ -193,8 +193,9 @@ export class Limiter {
   }
 
   /**
-   * Live view of `[value, lastCopiedMs]` for persistence. Safe to consume across event-loop turns
-   * while decide() runs: entries deleted meanwhile are skipped, entries added are visited.
+   * Live view of `[value, lastCopiedMs]`. Safe to consume across event-loop turns while decide()
+   * runs: entries deleted meanwhile are skipped, entries added are visited. Saving passes
+   * `copied` itself, which writes bytes without making a string per value.
    */
   entries(): IterableIterator<[string, number]> {
     return this.copied.entries();
@@ -210,9 +211,7 @@ export class Limiter {
     let kept = 0;
     for (const [value, at] of entries) {
       if (typeof value !== "string" || !Number.isFinite(at) || at <= cutoff) continue;
-      const t = Math.min(at, now);
-      const existing = this.copied.get(value);
-      if (existing === undefined || existing < t) this.copied.set(value, t);
+      this.copied.restore(value, Math.min(at, now));
       kept++;
     }
     return kept;

@@ -14,6 +14,8 @@ import type { PublishFn } from "../advisor/publisher";
 import type { Sampler, SampleDecision } from "../replicator/pipeline";
 import { Limiter } from "./limiter";
 import { ensureStateDir, loadState, saveState, stateFilePath } from "./state-file";
+import { TimeColumn } from "./time-column";
+import { ValueTable } from "./value-table";
 
 export interface SamplingHooks {
   tracked(count: number): void;
@@ -51,11 +53,16 @@ export class TopicSampling {
     if (t.inspect === undefined || t.ageMs === undefined) {
       throw new Error(`topic ${t.key} has no inspect/age: sampling not configured`);
     }
+    const advised = t.advisory !== undefined && o.publishAdvisory !== undefined;
+    // One table for both: the advisor sees every value the limiter does, so each name is stored
+    // once, with a last-copied and a last-seen column.
+    const table = new ValueTable({ columns: advised ? 2 : 1 });
     this.limiter = new Limiter({
       inspect: t.inspect,
       updateFlag: t.updateFlag,
       ageMs: t.ageMs,
       clock: o.clock,
+      values: new TimeColumn(table, 0),
     });
     if (t.advisory && o.publishAdvisory) {
       this.advisor = new Advisor({
@@ -64,6 +71,7 @@ export class TopicSampling {
         expireAgeMs: t.ageMs,
         replicator: t.name,
         clock: o.clock,
+        values: new TimeColumn(table, 1),
       });
       this.publisher = new AdvisoryPublisher({
         subject: t.advisory.target,
@@ -110,24 +118,21 @@ export class TopicSampling {
     if (this.o.stateDir && this.file) {
       await ensureStateDir(this.o.stateDir);
       const now = this.o.clock.now();
-      const { entries, warning, stale } = await loadState(this.file, {
-        ageMs: t.ageMs ?? 0,
-        now,
-        expect: { topic: t.name, inspect: t.inspect },
-      });
+      const { loaded, warning, stale } = await loadState(
+        this.file,
+        { ageMs: t.ageMs ?? 0, now, expect: { topic: t.name, inspect: t.inspect } },
+        this.limiter.copied,
+      );
       if (warning) this.o.log.warn("limiter state not loaded, starting empty", { warning });
-      else {
-        const restored = this.limiter.restore(entries, now);
-        this.o.log.info("limiter state loaded", { restored, stale, file: this.file });
-      }
+      else this.o.log.info("limiter state loaded", { restored: loaded, stale, file: this.file });
       if (this.advisor && this.advisorFile) {
-        const seen = await loadState(this.advisorFile, {
-          ageMs: t.ageMs ?? 0,
-          now,
-          expect: { topic: `${t.name}.advisor`, inspect: t.inspect },
-        });
+        const seen = await loadState(
+          this.advisorFile,
+          { ageMs: t.ageMs ?? 0, now, expect: { topic: `${t.name}.advisor`, inspect: t.inspect } },
+          this.advisor.lastSeen,
+        );
         // A file from before advisor state was kept: last-copied is the best estimate there is.
-        this.advisor.restore(seen.warning ? entries : seen.entries, now);
+        if (seen.warning) this.advisor.lastSeen.copyNewerFrom(this.limiter.copied);
       }
       this.every(this.o.saveIntervalMs, () => void this.save());
     }
@@ -165,10 +170,10 @@ export class TopicSampling {
     const { name, inspect } = this.o.topic;
     const advisorFile = this.advisorFile;
     const advisor = this.advisor;
-    this.saving = saveState(file, this.limiter.entries(), { topic: name, inspect })
+    this.saving = saveState(file, this.limiter.copied, { topic: name, inspect })
       .then(async (result) => {
         if (advisorFile && advisor) {
-          await saveState(advisorFile, advisor.entries(), { topic: `${name}.advisor`, inspect });
+          await saveState(advisorFile, advisor.lastSeen, { topic: `${name}.advisor`, inspect });
         }
         return result;
       })

@@ -8,17 +8,23 @@
  *   {"end":true,"count":1}                                                  trailer
  * The trailer makes truncation detectable. Files are replaced atomically: written to a temp file
  * in the same folder, fsynced, renamed over the old file, then the folder is fsynced.
+ *
+ * Memory: a million entries make a 40 MB file, so neither direction holds the file or a string per
+ * entry. Saving copies each value's bytes from the table into a reused chunk; loading reads a
+ * chunk at a time and puts each line's bytes straight into the table. A file is read twice, first
+ * to check every line and then to load it, so a bad file still changes nothing.
  */
 import { createHash } from "node:crypto";
 import { constants as fsConstants, promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { performance } from "node:perf_hooks";
 import { ConfigError, ReplicatorError, errorText } from "../errors";
+import { EntryLine, maxEntryLength, putEntry } from "./entry-line";
+import { ChunkWriter, readAt, readLines } from "./state-io";
+import { TimeColumn } from "./time-column";
 
 export const STATE_FILE_VERSION = 1;
-const ENTRIES_PER_CHUNK = 5_000;
-/** Parsing yields to the event loop after this much work. */
-const PARSE_SLICE_MS = 8;
+/** The header and the trailer are looked for within this many bytes of either end. */
+const EDGE_BYTES = 64 * 1024;
 
 export interface StateMeta {
   /** Topic (configuration key) the entries belong to. */
@@ -33,23 +39,30 @@ export interface SaveResult {
 }
 
 export interface LoadOptions {
-  /** Entries with a time `ageMs` or more before `now` are dropped. */
+  /** Entries with a time `ageMs` or more before `now` are dropped; later ones are clamped to `now`. */
   ageMs: number;
   now: number;
   /** When given, a file whose header names another topic or inspect key is ignored. */
   expect?: Partial<StateMeta>;
 }
 
+/** Where loaded entries go (a TimeColumn). Each keeps the newer of its time and the one there. */
+export interface StateSink {
+  /** Called once before the entries: `entries` values are coming. */
+  reserve(entries: number): void;
+  restore(value: string, at: number): void;
+  /** `buf[start, end)` is the value's UTF-8, valid only during the call. */
+  restoreBytes(buf: Buffer, start: number, end: number, at: number): void;
+}
+
 export interface LoadResult {
-  /** value → time (ms); empty whenever `warning` is set. Duplicate values keep the newest time. */
-  entries: Map<string, number>;
+  /** Entries put into the sink (duplicates included); 0 whenever `warning` is set. */
+  loaded: number;
   /** Stale entries dropped. */
   stale: number;
   /** Set when the file was missing, unreadable or invalid; one line fit for a log. */
   warning?: string;
 }
-
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** `<stateDir>/<topic>.state.jsonl`; unsafe names are sanitised and given a short hash suffix. */
 export function stateFilePath(stateDir: string, topic: string): string {
@@ -85,13 +98,13 @@ export async function ensureStateDir(dir: string): Promise<void> {
 }
 
 /**
- * Writes entries atomically to `file`, in chunks, yielding to the event loop between chunks.
- * `entries` may be a live Map iterator. Throws ReplicatorError on I/O failure (the old file, if
- * any, is left intact and the temp file removed).
+ * Writes entries atomically to `file`, a chunk at a time. `entries` is a TimeColumn (written from
+ * its bytes, live: see TimeColumn.indices) or any iterable of pairs. Throws ReplicatorError on I/O
+ * failure (the old file, if any, is left intact and the temp file removed).
  */
 export async function saveState(
   file: string,
-  entries: Iterable<readonly [string, number]>,
+  entries: TimeColumn | Iterable<readonly [string, number]>,
   meta: StateMeta,
   now: number = Date.now(),
 ): Promise<SaveResult> {
@@ -101,29 +114,39 @@ export async function saveState(
     `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`,
   );
   let count = 0;
-  let bytes = 0;
   let fh: fsp.FileHandle | undefined;
   try {
     fh = await fsp.open(tmp, "w", 0o644);
-    const header = { version: STATE_FILE_VERSION, ...meta, saved: now };
-    let chunk = JSON.stringify(header) + "\n";
-    let inChunk = 0;
-    for (const [value, at] of entries) {
-      chunk += "[" + JSON.stringify(value) + "," + Math.round(at) + "]\n";
-      count++;
-      if (++inChunk >= ENTRIES_PER_CHUNK) {
-        bytes += await writeAll(fh, chunk);
-        chunk = "";
-        inChunk = 0;
-        await yieldToEventLoop();
+    const out = new ChunkWriter(fh);
+    out.text(JSON.stringify({ version: STATE_FILE_VERSION, ...meta, saved: now }) + "\n");
+    if (entries instanceof TimeColumn) {
+      const table = entries.table;
+      for (const e of entries.indices()) {
+        const { bytes } = table;
+        const offset = table.offset(e);
+        const start = bytes.start(offset);
+        const end = bytes.end(offset);
+        out.reserve(maxEntryLength(end - start));
+        out.used = putEntry(out.buf, out.used, bytes.block(offset), start, end, entries.timeAt(e));
+        count++;
+        // `e` is not used past this await: a compaction may move entries.
+        if (out.full) await out.flush();
+      }
+    } else {
+      for (const [value, at] of entries) {
+        out.text("[" + JSON.stringify(value) + "," + Math.round(at) + "]\n");
+        count++;
+        if (out.full) await out.flush();
       }
     }
-    chunk += JSON.stringify({ end: true, count }) + "\n";
-    bytes += await writeAll(fh, chunk);
+    out.text(JSON.stringify({ end: true, count }) + "\n");
+    await out.flush();
     await fh.sync();
     await fh.close();
     fh = undefined;
     await fsp.rename(tmp, file);
+    await syncDir(dir);
+    return { count, bytes: out.written };
   } catch (err) {
     if (fh !== undefined) await fh.close().catch(() => undefined);
     await fsp.unlink(tmp).catch(() => undefined);
@@ -132,18 +155,6 @@ export async function saveState(
       retriable: true,
     });
   }
-  await syncDir(dir);
-  return { count, bytes };
-}
-
-async function writeAll(fh: fsp.FileHandle, text: string): Promise<number> {
-  const buf = Buffer.from(text, "utf8");
-  let off = 0;
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-    off += bytesWritten;
-  }
-  return buf.length;
 }
 
 /** Makes the rename durable. Best effort: not every platform can fsync a directory. */
@@ -163,39 +174,74 @@ async function syncDir(dir: string): Promise<void> {
 class InvalidState extends Error {}
 
 /**
- * Reads a state file. Never throws: a missing, unreadable, truncated, corrupt or foreign file
- * gives empty entries and one warning. Parsing yields to the event loop between chunks.
+ * Loads a state file into `into`. Never throws: a missing, unreadable, truncated, corrupt or
+ * foreign file gives one warning and, unless reading fails between the two passes, leaves `into`
+ * unchanged.
  */
-export async function loadState(file: string, options: LoadOptions): Promise<LoadResult> {
-  let text: string;
+export async function loadState(
+  file: string,
+  options: LoadOptions,
+  into: StateSink,
+): Promise<LoadResult> {
+  let fh: fsp.FileHandle | undefined;
   try {
-    text = await fsp.readFile(file, "utf8");
+    fh = await fsp.open(file, "r");
+    return await readState(fh, options, into);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const warning =
-      code === "ENOENT"
-        ? `state file ${file} does not exist, starting with empty state`
-        : `state file ${file} cannot be read, starting with empty state: ${errorText(err)}`;
-    return { entries: new Map(), stale: 0, warning };
-  }
-  try {
-    return await parseState(text, options);
-  } catch (err) {
-    const reason = err instanceof InvalidState ? err.message : `corrupt (${errorText(err)})`;
-    return {
-      entries: new Map(),
-      stale: 0,
-      warning: `state file ${file} is ${reason}, starting with empty state`,
-    };
+    let warning: string;
+    if (code === "ENOENT") warning = `state file ${file} does not exist, starting with empty state`;
+    else if (code !== undefined) {
+      warning = `state file ${file} cannot be read, starting with empty state: ${errorText(err)}`;
+    } else {
+      const reason = err instanceof InvalidState ? err.message : `corrupt (${errorText(err)})`;
+      warning = `state file ${file} is ${reason}, starting with empty state`;
+    }
+    return { loaded: 0, stale: 0, warning };
+  } finally {
+    await fh?.close().catch(() => undefined);
   }
 }
 
-async function parseState(text: string, options: LoadOptions): Promise<LoadResult> {
-  if (text.length === 0) throw new InvalidState("empty");
-  if (!text.endsWith("\n")) throw new InvalidState("truncated (no final newline)");
-  // Lines are cut one at a time (no split of the whole file) so no single step blocks for long.
-  const headerEnd = text.indexOf("\n");
-  const header: unknown = JSON.parse(text.slice(0, headerEnd));
+async function readState(
+  fh: fsp.FileHandle,
+  options: LoadOptions,
+  into: StateSink,
+): Promise<LoadResult> {
+  const { size } = await fh.stat();
+  if (size === 0) throw new InvalidState("empty");
+  const head = await readAt(fh, 0, Math.min(size, EDGE_BYTES));
+  const tailStart = Math.max(0, size - EDGE_BYTES);
+  const tail = tailStart === 0 ? head : await readAt(fh, tailStart, EDGE_BYTES);
+  if (tail[tail.length - 1] !== 0x0a) throw new InvalidState("truncated (no final newline)");
+
+  const headerEnd = head.indexOf(0x0a);
+  if (headerEnd < 0) throw new InvalidState("not a stream-replicator state file (no header line)");
+  checkHeader(JSON.parse(head.toString("utf8", 0, headerEnd)), options.expect);
+  // The trailer is the last line; it must start after the header.
+  const lastBreak = tail.length >= 2 ? tail.lastIndexOf(0x0a, tail.length - 2) : -1;
+  const trailerStart = lastBreak >= 0 ? tailStart + lastBreak + 1 : 0;
+  const trailer: unknown =
+    trailerStart > headerEnd
+      ? JSON.parse(tail.toString("utf8", lastBreak + 1, tail.length - 1))
+      : null;
+  if (!isRecord(trailer) || trailer.end !== true || typeof trailer.count !== "number") {
+    throw new InvalidState("truncated (no trailer)");
+  }
+
+  const lines = { from: headerEnd + 1, to: trailerStart };
+  const checked = await readEntries(fh, lines, options);
+  if (trailer.count !== checked.count) {
+    throw new InvalidState(
+      `truncated (trailer says ${trailer.count} entries, found ${checked.count})`,
+    );
+  }
+  into.reserve(checked.fresh);
+  await readEntries(fh, lines, options, into);
+  return { loaded: checked.fresh, stale: checked.count - checked.fresh };
+}
+
+function checkHeader(header: unknown, expect: Partial<StateMeta> | undefined): void {
   if (!isRecord(header) || typeof header.version !== "number") {
     throw new InvalidState("not a stream-replicator state file");
   }
@@ -203,52 +249,38 @@ async function parseState(text: string, options: LoadOptions): Promise<LoadResul
     throw new InvalidState(`of unsupported version ${header.version}`);
   }
   for (const key of ["topic", "inspect"] as const) {
-    const want = options.expect?.[key];
+    const want = expect?.[key];
     if (want !== undefined && header[key] !== want) {
       throw new InvalidState(
         `for ${key} ${JSON.stringify(header[key])}, not ${JSON.stringify(want)}`,
       );
     }
   }
+}
 
-  const trailerStart = text.lastIndexOf("\n", text.length - 2) + 1;
-  const trailer: unknown =
-    trailerStart > headerEnd ? JSON.parse(text.slice(trailerStart, text.length - 1)) : null;
-  if (!isRecord(trailer) || trailer.end !== true || typeof trailer.count !== "number") {
-    throw new InvalidState("truncated (no trailer)");
-  }
-
+/** One pass over the entry lines: checks them all, and puts the fresh ones into `into` if given. */
+async function readEntries(
+  fh: fsp.FileHandle,
+  lines: { from: number; to: number },
+  options: LoadOptions,
+  into?: StateSink,
+): Promise<{ count: number; fresh: number }> {
   const cutoff = options.now - options.ageMs;
-  const entries = new Map<string, number>();
-  let stale = 0;
+  const entry = new EntryLine();
   let count = 0;
-  let sliceStart = performance.now();
-  for (let pos = headerEnd + 1; pos < trailerStart;) {
-    const end = text.indexOf("\n", pos);
-    const entry: unknown = JSON.parse(text.slice(pos, end));
-    pos = end + 1;
+  let fresh = 0;
+  await readLines(fh, lines.from, lines.to, (buf, start, end) => {
     count++;
-    if (
-      !Array.isArray(entry) ||
-      entry.length !== 2 ||
-      typeof entry[0] !== "string" ||
-      typeof entry[1] !== "number" ||
-      !Number.isFinite(entry[1])
-    ) {
+    if (!entry.parse(buf, start, end)) {
       throw new InvalidState(`corrupt (bad entry on line ${count + 1})`);
     }
-    const [value, at] = entry as [string, number];
-    if (at <= cutoff) stale++;
-    else if ((entries.get(value) ?? -Infinity) < at) entries.set(value, at);
-    if ((count & 511) === 0 && performance.now() - sliceStart >= PARSE_SLICE_MS) {
-      await yieldToEventLoop();
-      sliceStart = performance.now();
-    }
-  }
-  if (trailer.count !== count) {
-    throw new InvalidState(`truncated (trailer says ${trailer.count} entries, found ${count})`);
-  }
-  return { entries, stale };
+    if (entry.at <= cutoff) return;
+    fresh++;
+    const at = Math.min(entry.at, options.now);
+    if (entry.value !== undefined) into?.restore(entry.value, at);
+    else into?.restoreBytes(buf, entry.start, entry.end, at);
+  });
+  return { count, fresh };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

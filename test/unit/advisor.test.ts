@@ -2,6 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AGE_ADVISORY_SCHEMA, Advisor, checkIntervalMs } from "../../src/advisor/advisor";
 import type { AdvisoryEvent } from "../../src/advisor/advisor";
+import { Limiter } from "../../src/limiter/limiter";
+import { TimeColumn } from "../../src/limiter/time-column";
+import { ValueTable } from "../../src/limiter/value-table";
 import { FakeClock } from "../support/fake-clock";
 
 const ADVISORY = 60_000;
@@ -197,4 +200,42 @@ test("advisor - rejects non-positive ages", () => {
   const base = { inspect: "s", replicator: "r", clock };
   assert.throws(() => new Advisor({ ...base, advisoryAgeMs: 0, expireAgeMs: 1 }), RangeError);
   assert.throws(() => new Advisor({ ...base, advisoryAgeMs: 1, expireAgeMs: -1 }), RangeError);
+});
+
+test("advisor - sharing a table with the limiter, each keeps its own times", () => {
+  const clock = new FakeClock();
+  const table = new ValueTable({ columns: 2 });
+  const limiter = new Limiter({
+    inspect: "sender",
+    ageMs: EXPIRE,
+    clock,
+    values: new TimeColumn(table, 0),
+  });
+  const advisor = new Advisor({
+    inspect: "sender",
+    advisoryAgeMs: ADVISORY,
+    expireAgeMs: EXPIRE,
+    replicator: "cmdb",
+    clock,
+    values: new TimeColumn(table, 1),
+  });
+  const t0 = clock.now();
+  const d = limiter.decide(Buffer.from('{"sender":"a"}'));
+  advisor.seen("a");
+  assert.equal(table.size, 1, "the name is stored once");
+  // The publish failed: the limiter forgets the new value, the advisor still saw it.
+  limiter.release(d.action === "copy" ? d.ticket : undefined);
+  assert.equal(limiter.size, 0);
+  assert.equal(advisor.size, 1);
+  clock.advance(ADVISORY);
+  assert.deepEqual(kinds(advisor.check()), ["timeout:a"]);
+  assert.equal(advisor.timedOutCount, 1);
+  assert.equal(limiter.decide(Buffer.from('{"sender":"a"}')).action, "copy");
+  assert.equal(limiter.lastCopied("a"), t0 + ADVISORY);
+  clock.advance(EXPIRE);
+  assert.deepEqual(kinds(advisor.check()), ["expire:a"]);
+  assert.equal(advisor.timedOutCount, 0);
+  assert.equal(limiter.lastCopied("a"), t0 + ADVISORY, "the limiter's time outlives the advisor's");
+  assert.equal(limiter.scrub(), 1);
+  assert.equal(table.size, 0);
 });

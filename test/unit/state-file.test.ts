@@ -4,7 +4,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { ensureStateDir, loadState, saveState, stateFilePath } from "../../src/limiter/state-file";
+import type { LoadOptions, LoadResult } from "../../src/limiter/state-file";
 import { Limiter } from "../../src/limiter/limiter";
+import { TimeColumn } from "../../src/limiter/time-column";
 import { ConfigError, ReplicatorError } from "../../src/errors";
 import { FakeClock } from "../support/fake-clock";
 
@@ -15,6 +17,16 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(path.join(tmpdir(), "sr-state-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Loads `file` into a fresh column; `entries` are what it holds afterwards, in order. */
+async function load(
+  file: string,
+  options: Partial<LoadOptions> = {},
+  into = new TimeColumn(),
+): Promise<LoadResult & { entries: [string, number][]; column: TimeColumn }> {
+  const result = await loadState(file, { ageMs: AGE, now: NOW, ...options }, into);
+  return { ...result, entries: [...into.entries()], column: into };
 }
 
 async function writeValid(file: string, entries: [string, number][]): Promise<string> {
@@ -31,10 +43,11 @@ test("state-file - save then load round-trips entries, including awkward values"
   ];
   const res = await saveState(file, entries, { topic: "cmdb", inspect: "sender" }, NOW);
   assert.equal(res.count, 3);
-  const loaded = await loadState(file, { ageMs: AGE, now: NOW });
+  const loaded = await load(file);
   assert.equal(loaded.warning, undefined);
   assert.equal(loaded.stale, 0);
-  assert.deepEqual([...loaded.entries], entries);
+  assert.equal(loaded.loaded, 3);
+  assert.deepEqual(loaded.entries, entries);
   const lines = readFileSync(file, "utf8").split("\n");
   assert.deepEqual(JSON.parse(lines[0] ?? ""), {
     version: 1,
@@ -52,27 +65,26 @@ test("state-file - load drops stale entries and a restored limiter skips only fr
     ["stale", NOW - AGE],
     ["older", NOW - 10 * AGE],
   ]);
-  const loaded = await loadState(file, { ageMs: AGE, now: NOW });
+  const limiter = new Limiter({ inspect: "sender", ageMs: AGE, clock: new FakeClock(NOW) });
+  const loaded = await load(file, {}, limiter.copied);
   assert.equal(loaded.warning, undefined);
   assert.equal(loaded.stale, 2);
-  assert.deepEqual([...loaded.entries], [["fresh", NOW - 1000]]);
+  assert.deepEqual(loaded.entries, [["fresh", NOW - 1000]]);
 
-  const limiter = new Limiter({ inspect: "sender", ageMs: AGE, clock: new FakeClock(NOW) });
-  limiter.restore(loaded.entries, NOW);
   assert.equal(limiter.decide(Buffer.from('{"sender":"fresh"}')).action, "skip");
   assert.equal(limiter.decide(Buffer.from('{"sender":"stale"}')).action, "copy");
 });
 
 test("state-file - a missing file gives empty entries and one warning", async (t) => {
-  const res = await loadState(path.join(tempDir(t), "nope.state.jsonl"), { ageMs: AGE, now: NOW });
-  assert.equal(res.entries.size, 0);
+  const res = await load(path.join(tempDir(t), "nope.state.jsonl"));
+  assert.equal(res.entries.length, 0);
   assert.match(res.warning ?? "", /does not exist/);
 });
 
 test("state-file - an unreadable path gives empty entries and one warning", async (t) => {
   const dir = tempDir(t);
-  const res = await loadState(dir, { ageMs: AGE, now: NOW }); // a directory
-  assert.equal(res.entries.size, 0);
+  const res = await load(dir); // a directory
+  assert.equal(res.entries.length, 0);
   assert.match(res.warning ?? "", /cannot be read/);
 });
 
@@ -98,8 +110,8 @@ test("state-file - truncated files give empty entries and one warning", async (t
   ];
   for (const [content, why] of cases) {
     writeFileSync(file, content);
-    const res = await loadState(file, { ageMs: AGE, now: NOW });
-    assert.equal(res.entries.size, 0, JSON.stringify(content));
+    const res = await load(file);
+    assert.equal(res.entries.length, 0, JSON.stringify(content));
     assert.match(res.warning ?? "", why, JSON.stringify(content));
   }
 });
@@ -120,20 +132,16 @@ test("state-file - corrupt, garbage and foreign files give empty entries and one
   ];
   for (const [content, why] of cases) {
     writeFileSync(file, content);
-    const res = await loadState(file, { ageMs: AGE, now: NOW });
-    assert.equal(res.entries.size, 0, String(content));
+    const res = await load(file);
+    assert.equal(res.entries.length, 0, String(content));
     assert.match(res.warning ?? "", why, String(content));
   }
   writeFileSync(file, full);
-  const foreign = await loadState(file, { ageMs: AGE, now: NOW, expect: { inspect: "identity" } });
-  assert.equal(foreign.entries.size, 0);
+  const foreign = await load(file, { expect: { inspect: "identity" } });
+  assert.equal(foreign.entries.length, 0);
   assert.match(foreign.warning ?? "", /for inspect "sender", not "identity"/);
-  const mine = await loadState(file, {
-    ageMs: AGE,
-    now: NOW,
-    expect: { topic: "cmdb", inspect: "sender" },
-  });
-  assert.equal(mine.entries.size, 1);
+  const mine = await load(file, { expect: { topic: "cmdb", inspect: "sender" } });
+  assert.equal(mine.entries.length, 1);
 });
 
 test("state-file - save is atomic: old file replaced whole, no temp files left", async (t) => {
@@ -144,9 +152,9 @@ test("state-file - save is atomic: old file replaced whole, no temp files left",
   const res = await saveState(file, many, { topic: "cmdb" }, NOW);
   assert.equal(res.count, 12_345);
   assert.deepEqual(readdirSync(dir), ["cmdb.state.jsonl"]);
-  const loaded = await loadState(file, { ageMs: AGE, now: NOW });
-  assert.equal(loaded.entries.size, 12_345);
-  assert.equal(loaded.entries.has("old"), false);
+  const loaded = await load(file);
+  assert.equal(loaded.entries.length, 12_345);
+  assert.equal(loaded.column.get("old"), undefined);
 });
 
 test("state-file - a failed save throws ReplicatorError and leaves the old file and no temp file", async (t) => {
@@ -196,4 +204,106 @@ test("state-file - ensureStateDir creates a missing folder and rejects an unusab
     );
   });
   await assert.rejects(ensureStateDir(file), ConfigError);
+});
+
+/** A file as the Map-based saveState (before the value table) wrote it, byte for byte. */
+const OLD_FILE =
+  [
+    '{"version":1,"topic":"cmdb","inspect":"sender","saved":1704067200000}',
+    '["host1.example.net",1704067199000]',
+    String.raw`["quote\"back\\slash",1704067198000]`,
+    String.raw`["new\nline\ttab\u0001ctl",1704067197000]`,
+    '["ünïcødé ✓ 日本語",1704067196000]',
+    '["emoji 🚀👩\u200d💻",1704067195000]',
+    '["",1704067194000]',
+    '["del\u007fu2028\u2028",1704067193000]',
+    '["stale.example.net",1704067080000]',
+    '{"end":true,"count":8}',
+  ].join("\n") + "\n";
+
+test("state-file - a file written by the Map-based version loads, and saves back identically", async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, "cmdb.state.jsonl");
+  writeFileSync(file, OLD_FILE);
+  const loaded = await load(file);
+  assert.equal(loaded.warning, undefined);
+  assert.equal(loaded.stale, 1);
+  assert.deepEqual(loaded.entries, [
+    ["host1.example.net", NOW - 1000],
+    ['quote"back\\slash', NOW - 2000],
+    ["new\nline\ttab\u0001ctl", NOW - 3000],
+    ["ünïcødé ✓ 日本語", NOW - 4000],
+    ["emoji 🚀👩\u200d💻", NOW - 5000],
+    ["", NOW - 6000],
+    ["del\u007fu2028\u2028", NOW - 7000],
+  ]);
+  // Written from the table's bytes, the file is what JSON.stringify gave before.
+  const again = path.join(dir, "again.state.jsonl");
+  await saveState(again, loaded.column, { topic: "cmdb", inspect: "sender" }, NOW);
+  const expected = OLD_FILE.replace('["stale.example.net",1704067080000]\n', "").replace(
+    '"count":8',
+    '"count":7',
+  );
+  assert.equal(readFileSync(again, "utf8"), expected);
+});
+
+test("state-file - 100k entries round-trip through a column, same bytes as from pairs", async (t) => {
+  const dir = tempDir(t);
+  const source = new TimeColumn();
+  const pairs: [string, number][] = [];
+  for (let i = 0; i < 100_000; i++) {
+    const value = i % 10 === 0 ? `hôst-${i}-✓\t"x"` : `host-${i}.example.net`;
+    pairs.push([value, NOW - (i % 50_000)]);
+    source.set(value, NOW - (i % 50_000));
+  }
+  const fromColumn = path.join(dir, "column.state.jsonl");
+  const fromPairs = path.join(dir, "pairs.state.jsonl");
+  const saved = await saveState(fromColumn, source, { topic: "cmdb" }, NOW);
+  await saveState(fromPairs, pairs, { topic: "cmdb" }, NOW);
+  assert.equal(saved.count, 100_000);
+  assert.ok(readFileSync(fromColumn).equals(readFileSync(fromPairs)));
+
+  const loaded = await load(fromColumn);
+  assert.equal(loaded.warning, undefined);
+  assert.equal(loaded.loaded, 100_000);
+  assert.equal(loaded.column.size, 100_000);
+  assert.deepEqual(loaded.entries, pairs);
+});
+
+test("state-file - a bad line far into a file leaves the sink untouched", async (t) => {
+  const file = path.join(tempDir(t), "cmdb.state.jsonl");
+  const many: [string, number][] = Array.from({ length: 50_000 }, (_, i) => [`h${i}`, NOW - 1]);
+  const lines = (await writeValid(file, many)).split("\n");
+  lines[45_000] = '["h45000","late"]'; // well past the first read chunk
+  writeFileSync(file, lines.join("\n"));
+  const into = new TimeColumn();
+  into.set("kept", NOW - 5);
+  into.set("h1", NOW - 10);
+  const res = await load(file, {}, into);
+  assert.match(res.warning ?? "", /bad entry on line 45001/);
+  assert.deepEqual(res.entries, [
+    ["kept", NOW - 5],
+    ["h1", NOW - 10],
+  ]);
+});
+
+test("state-file - load keeps the newer time, clamps future times, and reads lines longer than a chunk", async (t) => {
+  const file = path.join(tempDir(t), "cmdb.state.jsonl");
+  const long = "x".repeat(300_000) + "é";
+  await writeValid(file, [
+    ["dup", NOW - 500],
+    [long, NOW - 1],
+    ["dup", NOW - 100],
+    ["dup", NOW - 900],
+    ["future", NOW + 60_000],
+  ]);
+  const into = new TimeColumn();
+  into.set("future", NOW - 3);
+  const res = await load(file, {}, into);
+  assert.equal(res.warning, undefined);
+  assert.equal(res.loaded, 5);
+  assert.equal(into.get("dup"), NOW - 100);
+  assert.equal(into.get(long), NOW - 1);
+  assert.equal(into.get("future"), NOW);
+  assert.equal(into.size, 3);
 });
