@@ -113,6 +113,7 @@ async function main(): Promise<number> {
       senders: o.senders,
       liveSeconds: o.liveSeconds,
       liveFraction: o.liveFraction,
+      liveRate: o.liveRate,
       tag,
       workDir,
       log,
@@ -158,7 +159,7 @@ async function main(): Promise<number> {
 
   const out: string[] = [
     "",
-    `stream-replicator benchmark: ${o.count} x ${o.size} B, ${o.store} store, live ${o.liveSeconds} s at ${Math.round(o.liveFraction * 100)}% of each drain rate`,
+    `stream-replicator benchmark: ${o.count} x ${o.size} B, ${o.store} store, live ${o.liveSeconds} s at ${o.liveRate !== undefined ? `${o.liveRate} msg/s` : `${Math.round(o.liveFraction * 100)}% of each drain rate`}`,
     `machine: ${String(report.machine.nproc)} cpus (${String(report.machine.cpuModel)}), ${String(report.machine.memTotalGiB)} GiB; ` +
       `load avg ${fmtLoad(report.machine.loadavgStart)} at start, ${fmtLoad(report.machine.loadavgEnd)} at end`,
     `peer = ${PEER_LABEL}`,

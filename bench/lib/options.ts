@@ -9,6 +9,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --store FILE|MEMORY  store of the two streaming servers (default FILE)
   --live-seconds S   live phase length (default 10; 0 skips it)
   --live-fraction F  live rate as a fraction of each contender's drain rate (default 0.5)
+  --live-rate N      live rate in msg/s, the same for every contender (overrides --live-fraction)
   --senders N        distinct senders for the limiter contender (default 10000)
   --quick            10,000 messages, no live phase: a smoke run
   --only IDS         comma-separated contender ids (ceiling, peer, official, ours-ordered,
@@ -25,6 +26,8 @@ export interface BenchOptions {
   store: "FILE" | "MEMORY";
   liveSeconds: number;
   liveFraction: number;
+  /** A fixed live rate for every contender, msg/s. */
+  liveRate?: number;
   senders: number;
   quick: boolean;
   only?: string[];
@@ -58,6 +61,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       store: { type: "string" },
       "live-seconds": { type: "string" },
       "live-fraction": { type: "string" },
+      "live-rate": { type: "string" },
       senders: { type: "string" },
       quick: { type: "boolean", default: false },
       only: { type: "string" },
@@ -78,6 +82,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     store,
     liveSeconds: positiveInt("live-seconds", values["live-seconds"], quick ? 0 : 10, 0),
     liveFraction: fraction(values["live-fraction"]),
+    liveRate:
+      values["live-rate"] === undefined
+        ? undefined
+        : positiveInt("live-rate", values["live-rate"], 0),
     senders: positiveInt("senders", values.senders, 10_000),
     quick,
     only: values.only

@@ -29,6 +29,8 @@ export interface ScenarioContext {
   liveSeconds: number;
   /** Live rate as a fraction of the contender's drain rate. */
   liveFraction: number;
+  /** A fixed live rate for every contender (msg/s), instead of the fraction. */
+  liveRate?: number;
   /** Unique per benchmark invocation. */
   tag: string;
   workDir: string;
@@ -200,7 +202,7 @@ async function drainPhase(
   return true;
 }
 
-/** (b) Live traffic at half the drain rate; returns how many messages were published. */
+/** (b) Live traffic at half the drain rate (or --live-rate); returns how many were published. */
 async function livePhase(
   spec: ContenderSpec,
   ctx: ScenarioContext,
@@ -208,7 +210,7 @@ async function livePhase(
   payload: PayloadSpec,
   r: RunResult,
 ): Promise<number> {
-  const targetRate = (r.drainRate ?? 0) * ctx.liveFraction;
+  const targetRate = ctx.liveRate ?? (r.drainRate ?? 0) * ctx.liveFraction;
   const planned = Math.max(1, Math.round(targetRate * ctx.liveSeconds));
   const expected = spec.limiter ? Math.min(planned, ctx.senders) : planned;
   ctx.log(`${spec.id}: live traffic at ${Math.round(targetRate)} msgs/s for ${ctx.liveSeconds} s`);
