@@ -48,8 +48,19 @@ const HINTS: ReadonlyArray<[RegExp, string]> = [
   [/no streaming server answered/, "check source_cluster_id / target_cluster_id"],
 ];
 
-export function describeConnectError(err: unknown): string {
+/**
+ * `tls`: whether this attempt used TLS. A TLS 1.3 server that wants a client certificate
+ * rejects one after the client's side of the handshake is done, and the client then sees the
+ * server's alert or, depending on timing, only a reset connection.
+ */
+export function describeConnectError(
+  err: unknown,
+  attempt: { tls: boolean } = { tls: false },
+): string {
   let text = errorText(err).replace(/^'(.*)'$/, "$1");
+  if (attempt.tls && /ECONNRESET|socket hang up/.test(text)) {
+    return `${text} during the TLS handshake (a server that requires a client certificate does this: check tls.cert and tls.key)`;
+  }
   const renamed = RENAMED.find(([pattern]) => pattern.test(text));
   if (renamed !== undefined) text = renamed[1];
   const hint = HINTS.find(([pattern]) => pattern.test(text))?.[1];

@@ -306,10 +306,19 @@ export function decodeConnectResponse(data: Uint8Array): ConnectResponse {
   return out;
 }
 
-/** PubAck: guid (1), error (2). */
+/** PubAck: guid (1), error (2). One per publish, so without the generic field map. */
 export function decodePubAck(data: Uint8Array): { guid: string; error: string } {
-  const fields = decodeStrings(data);
-  return { guid: fields.get(1) ?? "", error: fields.get(2) ?? "" };
+  const r = new Reader(asBuffer(data));
+  let guid = "";
+  let error = "";
+  while (!r.done) {
+    const tag = r.varint();
+    if (tag === ((1 << 3) | LENGTH_DELIMITED))
+      guid = r.bytes().toString("latin1"); // our guids are ASCII
+    else if (tag === ((2 << 3) | LENGTH_DELIMITED)) error = r.string();
+    else r.skip(tag & 7);
+  }
+  return { guid, error };
 }
 
 /** SubscriptionResponse: ackInbox (2), error (3). */

@@ -108,7 +108,8 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 interface PendingPublish {
   deadline: number;
-  settle(reason: PublishFailureReason | undefined, text?: string): void;
+  resolve(): void;
+  reject(err: PublishError): void;
 }
 
 export class StanSession {
@@ -125,6 +126,10 @@ export class StanSession {
   private readonly connId = randomBytes(16);
   private readonly ackSubject = `_STAN.acks.${randomBytes(11).toString("hex")}`;
   private readonly pubMsgs: PubMsgEncoder;
+  /** `<pubPrefix>.<subject>` per target subject, built once. */
+  private readonly pubSubjects = new Map<string, string>();
+  /** Publish options naming our ack subject, shared by every PubMsg. */
+  private readonly withAckReply = { reply: this.ackSubject };
   private proto!: ConnectResponse;
 
   private constructor(
@@ -154,7 +159,10 @@ export class StanSession {
         options.connectTimeoutMs + 1000,
       );
     } catch (err) {
-      throw new ConnectionError(describeConnectError(err), { cause: err, retriable: true });
+      throw new ConnectionError(describeConnectError(err, { tls: options.tls !== undefined }), {
+        cause: err,
+        retriable: true,
+      });
     }
     const session = new StanSession(nc, options);
     try {
@@ -162,7 +170,10 @@ export class StanSession {
     } catch (err) {
       session.finish({ reason: "error", error: errorText(err) });
       await nc.close().catch(() => undefined);
-      throw new ConnectionError(describeConnectError(err), { cause: err, retriable: true });
+      throw new ConnectionError(describeConnectError(err, { tls: options.tls !== undefined }), {
+        cause: err,
+        retriable: true,
+      });
     }
     return session;
   }
@@ -225,7 +236,7 @@ export class StanSession {
     const tick = (): void => {
       if (unanswered >= maxOut) return this.lose("no answer to pings from the streaming server");
       unanswered++;
-      this.send(this.proto.pingRequests, ping, inbox);
+      this.send(this.proto.pingRequests, ping, { reply: inbox });
     };
     this.timers.push(setInterval(tick, everyMs).unref());
   }
@@ -256,21 +267,28 @@ export class StanSession {
       const guid = (++this.guidCounter).toString(36);
       this.pending.set(guid, {
         deadline: Date.now() + this.options.publishTimeoutMs,
-        settle: (reason, text = "") => {
-          if (reason === undefined) resolve();
-          else reject(new PublishError(text, reason));
-        },
+        resolve,
+        reject,
       });
+      let natsSubject = this.pubSubjects.get(subject);
+      if (natsSubject === undefined) {
+        natsSubject = `${this.proto.pubPrefix}.${subject}`;
+        this.pubSubjects.set(subject, natsSubject);
+      }
       const envelope = this.pubMsgs.encode(guid, subject, data);
-      if (!this.send(`${this.proto.pubPrefix}.${subject}`, envelope, this.ackSubject)) {
+      if (!this.send(natsSubject, envelope, this.withAckReply)) {
         this.settlePublish(guid, "connection_closed", "connection lost");
       }
     });
   }
 
   private onPubAck(msg: Msg): void {
-    const ack = safeDecode(() => decodePubAck(msg.data), undefined);
-    if (ack === undefined) return;
+    let ack: { guid: string; error: string };
+    try {
+      ack = decodePubAck(msg.data);
+    } catch {
+      return; // not a PubAck; the publish it answers times out
+    }
     if (ack.error === "") this.settlePublish(ack.guid, undefined);
     else this.settlePublish(ack.guid, "error", ack.error);
   }
@@ -279,7 +297,8 @@ export class StanSession {
     const entry = this.pending.get(guid);
     if (entry === undefined) return; // answered after its timeout: already failed
     this.pending.delete(guid);
-    entry.settle(reason, text);
+    if (reason === undefined) entry.resolve();
+    else entry.reject(new PublishError(text ?? "", reason));
   }
 
   /** Fails publishes past their deadline; they are in deadline order, so it stops early. */
@@ -368,10 +387,10 @@ export class StanSession {
   }
 
   /** Publishes a protocol message; false when the connection can no longer take it. */
-  private send(subject: string, data: Uint8Array, reply?: string): boolean {
+  private send(subject: string, data: Uint8Array, options?: { reply: string }): boolean {
     if (this.isEnded || this.transportGone) return false;
     try {
-      this.nc.publish(subject, data, reply === undefined ? undefined : { reply });
+      this.nc.publish(subject, data, options);
       return true;
     } catch {
       return false; // closed between the check and the publish

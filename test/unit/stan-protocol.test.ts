@@ -212,5 +212,10 @@ test("connect errors - the client's codes become sentences with what to check", 
     ),
     /^the server requires a client certificate \(TLS: .*check tls\.cert/,
   );
+  assert.match(
+    describeConnectError(new Error("read ECONNRESET"), { tls: true }),
+    /requires a client certificate.*check tls\.cert/,
+  );
+  assert.equal(describeConnectError(new Error("read ECONNRESET")), "read ECONNRESET");
   assert.equal(describeConnectError(new Error("something else")), "something else");
 });
