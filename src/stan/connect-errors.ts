@@ -4,12 +4,9 @@
  */
 import { errorText } from "../errors";
 
-/** Texts that replace the client's terse codes. */
+/** Texts that read better as sentences. */
 const RENAMED: ReadonlyArray<[RegExp, string]> = [
-  [/^tls$/, "the server does not support a secure connection"],
-  [/^503$/, "no streaming server answered on this cluster id"],
-  [/^TIMEOUT$/, "the streaming server did not answer the connect request"],
-  [/^CONNECTION_REFUSED$/, "connection refused"],
+  [/^no answer from _STAN\.discover\./, "no streaming server answered on this cluster id"],
   // OpenSSL's own text is a long line of library internals.
   [/alert certificate required/, "the server requires a client certificate"],
   [/alert (bad certificate|unknown ca)/, "the server refused the client certificate"],

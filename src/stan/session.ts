@@ -3,14 +3,14 @@
  *
  * A session lives from `open()` until `ended` resolves; it is never revived. The worker's
  * reconnect loop makes a new one instead, so there is exactly one place that reconnects
- * (src/replicator/worker.ts). For that reason the NATS client's own reconnect is switched
- * off: a transparent reconnect can lose what sat in the socket buffer while it flushes later
+ * (src/replicator/worker.ts). For that reason the NATS connection never reconnects by itself:
+ * a transparent reconnect can lose what sat in the socket buffer while it flushes later
  * publishes and acks, which would reorder an ordered topic.
  *
- * The streaming protocol is spoken here directly over the `nats` client (v2), with the
- * protobuf envelopes of ./protocol.ts. It replaced node-nats-streaming 0.3.2, whose generic
- * protobuf runtime, per-message timers and payload copies cost about three times the CPU per
- * replicated message (profile in bench/README.md). What the protocol asks of a client:
+ * The streaming protocol is spoken here directly, over the NATS connection of ./nats-wire.ts
+ * and with the protobuf envelopes of ./protocol.ts. They replaced node-nats-streaming 0.3.2
+ * and then the `nats` v2 client, whose per-message costs were several times those of the
+ * replication itself (profiles in README.md, Performance). What the protocol asks of a client:
  * - connect: a request to `_STAN.discover.<cluster id>` with a heartbeat inbox the server
  *   pings (we answer), then our own pings to the server's ping subject (protocol 1);
  * - publish: a PubMsg to `<pubPrefix>.<subject>` with a guid; the server answers a PubAck on
@@ -22,8 +22,6 @@
  */
 import { randomBytes } from "node:crypto";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
-import { connect, createInbox, Events } from "nats";
-import type { Authenticator, ConnectionOptions, Msg, NatsConnection, TlsOptions } from "nats";
 import { ConnectionError, PublishError, errorText } from "../errors";
 import type { PublishFailureReason } from "../errors";
 import {
@@ -42,6 +40,7 @@ import {
 } from "./protocol";
 import type { ConnectResponse, SubscriptionRequest } from "./protocol";
 import { describeConnectError } from "./connect-errors";
+import { NatsWire } from "./nats-wire";
 
 export interface SessionOptions {
   clusterId: string;
@@ -103,8 +102,7 @@ export interface SubscribeOptions {
  * connection id, protobuf tags): under 56 with our short guids, plus a margin.
  */
 const ENVELOPE_FIXED_BYTES = 64;
-/** NATS' own default when the server's INFO has no max_payload. */
-const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 interface PendingPublish {
   deadline: number;
@@ -128,12 +126,10 @@ export class StanSession {
   private readonly pubMsgs: PubMsgEncoder;
   /** `<pubPrefix>.<subject>` per target subject, built once. */
   private readonly pubSubjects = new Map<string, string>();
-  /** Publish options naming our ack subject, shared by every PubMsg. */
-  private readonly withAckReply = { reply: this.ackSubject };
   private proto!: ConnectResponse;
 
   private constructor(
-    private readonly nc: NatsConnection,
+    private readonly nc: NatsWire,
     readonly options: SessionOptions,
   ) {
     this.ended = new Promise((resolve) => (this.endWith = resolve));
@@ -142,24 +138,23 @@ export class StanSession {
 
   /** Connects once. Rejects with a retriable ConnectionError; the caller owns retrying. */
   static async open(options: SessionOptions): Promise<StanSession> {
-    let nc: NatsConnection;
+    const attempt = { tls: options.tls !== undefined };
+    let nc: NatsWire;
     try {
-      nc = await boundedConnect(
-        {
-          servers: options.url,
-          reconnect: false,
-          timeout: options.connectTimeoutMs,
-          name: options.clientId,
-          ignoreClusterUpdates: true,
-          // nats types PEM material as strings but hands the object to node's tls.connect,
-          // which takes our Buffers and servername as they are.
-          ...(options.tls ? { tls: options.tls as TlsOptions } : {}),
-          ...authenticatorFor(options),
-        },
-        options.connectTimeoutMs + 1000,
-      );
+      nc = await NatsWire.connect({
+        url: options.url,
+        tls: options.tls,
+        name: options.clientId,
+        timeoutMs: options.connectTimeoutMs,
+        user: options.user,
+        pass: options.pass,
+        token: options.token,
+        nkey: options.nkey,
+        userJwt: options.userJwt,
+        signNonce: options.signNonce,
+      });
     } catch (err) {
-      throw new ConnectionError(describeConnectError(err, { tls: options.tls !== undefined }), {
+      throw new ConnectionError(describeConnectError(err, attempt), {
         cause: err,
         retriable: true,
       });
@@ -169,8 +164,8 @@ export class StanSession {
       await session.handshake();
     } catch (err) {
       session.finish({ reason: "error", error: errorText(err) });
-      await nc.close().catch(() => undefined);
-      throw new ConnectionError(describeConnectError(err, { tls: options.tls !== undefined }), {
+      await nc.close();
+      throw new ConnectionError(describeConnectError(err, attempt), {
         cause: err,
         retriable: true,
       });
@@ -181,16 +176,17 @@ export class StanSession {
   /** The streaming-level connect, once the NATS connection is up. */
   private async handshake(): Promise<void> {
     const { nc, options } = this;
-    void nc.closed().then((err) => {
+    void nc.closed.then((err) => {
       this.transportGone = true;
       this.finish(
         err ? { reason: "connection_lost", error: errorText(err) } : { reason: "closed" },
       );
     });
-    void this.watchStatus();
-    const heartbeatInbox = createInbox();
-    nc.subscribe(heartbeatInbox, { callback: (_err, msg) => void msg.respond() });
-    nc.subscribe(this.ackSubject, { callback: (_err, msg) => this.onPubAck(msg) });
+    const heartbeatInbox = nc.createInbox();
+    nc.subscribe(heartbeatInbox, (_data, reply) => {
+      if (reply !== undefined) this.send(reply, EMPTY);
+    });
+    nc.subscribe(this.ackSubject, (data) => this.onPubAck(data));
     const reply = await nc.request(
       `_STAN.discover.${options.clusterId}`,
       encodeConnectRequest({
@@ -200,19 +196,13 @@ export class StanSession {
         pingIntervalSeconds: Math.max(1, Math.round(options.pingIntervalMs / 1000)),
         pingMaxOut: options.pingMaxOut,
       }),
-      { timeout: options.connectTimeoutMs },
+      options.connectTimeoutMs,
     );
-    this.proto = decodeConnectResponse(reply.data);
+    this.proto = decodeConnectResponse(reply);
     if (this.proto.error !== "") throw new Error(this.proto.error);
     this.startPings();
     const sweep = Math.max(10, Math.min(1000, options.publishTimeoutMs / 4));
     this.timers.push(setInterval(() => this.expirePublishes(), sweep).unref());
-  }
-
-  private async watchStatus(): Promise<void> {
-    for await (const status of this.nc.status()) {
-      if (status.type === Events.Disconnect) this.transportGone = true;
-    }
   }
 
   /**
@@ -223,20 +213,18 @@ export class StanSession {
     const interval = this.proto.pingIntervalSeconds > 0 ? this.proto.pingIntervalSeconds : 0;
     const everyMs = interval > 0 ? interval * 1000 : this.options.pingIntervalMs;
     const maxOut = this.proto.pingMaxOut > 0 ? this.proto.pingMaxOut : this.options.pingMaxOut;
-    const inbox = createInbox();
+    const inbox = this.nc.createInbox();
     let unanswered = 0;
-    this.nc.subscribe(inbox, {
-      callback: (_err, msg) => {
-        unanswered = 0;
-        const error = safeDecode(() => decodeErrorResponse(msg.data), "");
-        if (error !== "") this.lose(error);
-      },
+    this.nc.subscribe(inbox, (data) => {
+      unanswered = 0;
+      const error = safeDecode(() => decodeErrorResponse(data), "");
+      if (error !== "") this.lose(error);
     });
     const ping = encodePing(this.connId);
     const tick = (): void => {
       if (unanswered >= maxOut) return this.lose("no answer to pings from the streaming server");
       unanswered++;
-      this.send(this.proto.pingRequests, ping, { reply: inbox });
+      this.send(this.proto.pingRequests, ping, inbox);
     };
     this.timers.push(setInterval(tick, everyMs).unref());
   }
@@ -246,7 +234,7 @@ export class StanSession {
    * refused with an error: the server drops the connection and the ack never comes.
    */
   maxPayloadFor(subject: string): number {
-    const max = this.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+    const max = this.nc.maxPayload;
     return max - ENVELOPE_FIXED_BYTES - this.options.clientId.length - subject.length;
   }
 
@@ -276,16 +264,16 @@ export class StanSession {
         this.pubSubjects.set(subject, natsSubject);
       }
       const envelope = this.pubMsgs.encode(guid, subject, data);
-      if (!this.send(natsSubject, envelope, this.withAckReply)) {
+      if (!this.send(natsSubject, envelope, this.ackSubject)) {
         this.settlePublish(guid, "connection_closed", "connection lost");
       }
     });
   }
 
-  private onPubAck(msg: Msg): void {
+  private onPubAck(data: Buffer): void {
     let ack: { guid: string; error: string };
     try {
-      ack = decodePubAck(msg.data);
+      ack = decodePubAck(data);
     } catch {
       return; // not a PubAck; the publish it answers times out
     }
@@ -318,13 +306,13 @@ export class StanSession {
     options: SubscribeOptions,
     onMessage: (msg: InboundMessage) => void,
   ): Promise<void> {
-    const inbox = createInbox();
+    const inbox = this.nc.createInbox();
     // Known once the server confirmed the subscription.
     const confirmed: { ackInbox?: string } = {};
     const acks = new AckEncoder(options.subject);
-    const early: Msg[] = [];
-    const deliver = (raw: Msg): void => {
-      const m = safeDecode(() => decodeMsgProto(raw.data), undefined);
+    const early: Buffer[] = [];
+    const deliver = (raw: Buffer): void => {
+      const m = safeDecode(() => decodeMsgProto(raw), undefined);
       if (m === undefined) return; // not a MsgProto: never acked, so the server redelivers
       const sequence = m.sequence;
       onMessage({
@@ -338,21 +326,18 @@ export class StanSession {
         },
       });
     };
-    this.nc.subscribe(inbox, {
-      callback: (err, raw) => {
-        if (err) this.finish({ reason: "error", error: `subscription: ${errorText(err)}` });
-        else if (confirmed.ackInbox === undefined) early.push(raw);
-        else deliver(raw);
-      },
+    this.nc.subscribe(inbox, (raw) => {
+      if (confirmed.ackInbox === undefined) early.push(raw);
+      else deliver(raw);
     });
     let answer: { ackInbox: string; error: string };
     try {
       const reply = await this.nc.request(
         this.proto.subRequests,
         encodeSubscriptionRequest(subscriptionRequest(this.options.clientId, inbox, options)),
-        { timeout: this.options.connectTimeoutMs },
+        this.options.connectTimeoutMs,
       );
-      answer = decodeSubscriptionResponse(reply.data);
+      answer = decodeSubscriptionResponse(reply);
     } catch (err) {
       throw new ConnectionError(`subscribe failed: ${errorText(err)}`, {
         cause: err,
@@ -375,22 +360,21 @@ export class StanSession {
     this.finish({ reason: "requested" });
     if (!this.transportGone && this.proto !== undefined) {
       await this.nc
-        .request(this.proto.closeRequests, encodeCloseRequest(this.options.clientId), {
-          timeout: this.options.connectTimeoutMs,
-        })
+        .request(
+          this.proto.closeRequests,
+          encodeCloseRequest(this.options.clientId),
+          this.options.connectTimeoutMs,
+        )
         .catch(() => undefined); // the server drops the client by its heartbeats anyway
     }
-    await Promise.race([
-      this.nc.close().catch(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, this.options.connectTimeoutMs).unref()),
-    ]);
+    await this.nc.close(this.options.connectTimeoutMs);
   }
 
   /** Publishes a protocol message; false when the connection can no longer take it. */
-  private send(subject: string, data: Uint8Array, options?: { reply: string }): boolean {
+  private send(subject: string, data: Uint8Array, reply?: string): boolean {
     if (this.isEnded || this.transportGone) return false;
     try {
-      this.nc.publish(subject, data, options);
+      this.nc.publish(subject, data, reply);
       return true;
     } catch {
       return false; // closed between the check and the publish
@@ -401,7 +385,7 @@ export class StanSession {
   private lose(error: string): void {
     this.transportGone = true;
     this.finish({ reason: "connection_lost", error });
-    void this.nc.close().catch(() => undefined);
+    void this.nc.close();
   }
 
   private finish(end: SessionEnd): void {
@@ -457,51 +441,10 @@ function deltaStart(
   };
 }
 
-/** The NATS authenticator for the configured credentials; none when there are none. */
-function authenticatorFor(o: SessionOptions): { authenticator?: Authenticator } {
-  const { user, pass, token, nkey, userJwt, signNonce } = o;
-  if (user === undefined && token === undefined && signNonce === undefined) return {};
-  const authenticator: Authenticator = (nonce?: string) => {
-    if (user !== undefined) return { user, pass: pass ?? "" };
-    if (token !== undefined) return { auth_token: token };
-    const sig =
-      signNonce !== undefined && nonce !== undefined
-        ? signNonce(Buffer.from(nonce, "utf8")).toString("base64")
-        : "";
-    return userJwt !== undefined ? { jwt: userJwt, sig } : { nkey: nkey ?? "", sig };
-  };
-  return { authenticator };
-}
-
 function safeDecode<T, F>(decode: () => T, fallback: F): T | F {
   try {
     return decode();
   } catch {
     return fallback;
   }
-}
-
-/**
- * The nats client's connect has no overall bound (a TLS handshake or an INFO that never comes
- * can hang), so each attempt gets one; a connection that comes up too late is closed.
- */
-function boundedConnect(options: ConnectionOptions, ms: number): Promise<NatsConnection> {
-  return new Promise((resolve, reject) => {
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      reject(new Error("connect timed out"));
-    }, ms);
-    connect(options).then(
-      (nc) => {
-        clearTimeout(timer);
-        if (timedOut) void nc.close().catch(() => undefined);
-        else resolve(nc);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err instanceof Error ? err : new Error(errorText(err)));
-      },
-    );
-  });
 }

@@ -196,10 +196,13 @@ test("protocol - responses decode, unknown fields are skipped, truncated input t
 
 test("connect errors - the client's codes become sentences with what to check", () => {
   assert.match(
-    describeConnectError(new Error("tls")),
+    describeConnectError(new Error("the server does not support a secure connection")),
     /does not support a secure connection.*disable_/,
   );
-  assert.match(describeConnectError(new Error("503")), /no streaming server.*cluster_id/);
+  assert.match(
+    describeConnectError(new Error("no answer from _STAN.discover.dc1 within 5000 ms")),
+    /no streaming server.*cluster_id/,
+  );
   assert.match(
     describeConnectError(new Error("'Authorization Violation'")),
     /^Authorization Violation \(check the credentials/,

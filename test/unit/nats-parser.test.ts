@@ -1,0 +1,91 @@
+// The NATS protocol parser: whatever way the socket splits the server's bytes, the same
+// messages come out, byte-exact, in order.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { MessageParser, errText } from "../../src/stan/nats-parser";
+
+type Event =
+  | { kind: "msg"; sid: number; reply: string | undefined; data: string }
+  | { kind: "ping" | "pong" }
+  | { kind: "info" | "err" | "protocolError"; text: string };
+
+function parserFor(events: Event[]): MessageParser {
+  return new MessageParser({
+    msg: (sid, reply, data) => events.push({ kind: "msg", sid, reply, data: data.toString("hex") }),
+    ping: () => events.push({ kind: "ping" }),
+    pong: () => events.push({ kind: "pong" }),
+    info: (text) => events.push({ kind: "info", text }),
+    err: (text) => events.push({ kind: "err", text }),
+    protocolError: (text) => events.push({ kind: "protocolError", text }),
+  });
+}
+
+const binary = Buffer.from([0, 13, 10, 255, 77, 83, 71, 32, 13, 10]); // contains "\r\n" and "MSG "
+const big = Buffer.alloc(200_000, 0x61);
+const stream = Buffer.concat([
+  Buffer.from('INFO {"server_id":"x","max_payload":1048576}\r\n'),
+  Buffer.from("PING\r\n"),
+  Buffer.from("MSG _INBOX.a.1 7 5\r\nhello\r\n"),
+  Buffer.from(`MSG _STAN.sub.x 12 _INBOX.reply.9 ${binary.length}\r\n`),
+  binary,
+  Buffer.from("\r\n+OK\r\nPONG\r\n"),
+  Buffer.from("MSG empty 3 0\r\n\r\n"),
+  Buffer.from(`MSG big  4\t${big.length}\r\n`),
+  big,
+  Buffer.from("\r\n-ERR 'Slow Consumer'\r\n"),
+]);
+const expected: Event[] = [
+  { kind: "info", text: '{"server_id":"x","max_payload":1048576}' },
+  { kind: "ping" },
+  { kind: "msg", sid: 7, reply: undefined, data: Buffer.from("hello").toString("hex") },
+  { kind: "msg", sid: 12, reply: "_INBOX.reply.9", data: binary.toString("hex") },
+  { kind: "pong" },
+  { kind: "msg", sid: 3, reply: undefined, data: "" },
+  { kind: "msg", sid: 4, reply: undefined, data: big.toString("hex") },
+  { kind: "err", text: "Slow Consumer" },
+];
+
+test("nats parser - one chunk: every operation, binary payloads with CRLF inside, byte-exact", () => {
+  const events: Event[] = [];
+  parserFor(events).push(stream);
+  assert.deepEqual(events, expected);
+});
+
+test("nats parser - split at every position of the small frames gives the same events", () => {
+  const small = stream.subarray(0, stream.indexOf("MSG big"));
+  const smallExpected = expected.slice(0, 6);
+  for (let cut = 1; cut < small.length; cut++) {
+    const events: Event[] = [];
+    const parser = parserFor(events);
+    parser.push(Buffer.from(small.subarray(0, cut)));
+    parser.push(Buffer.from(small.subarray(cut)));
+    assert.deepEqual(events, smallExpected, `cut at ${cut}`);
+  }
+});
+
+test("nats parser - a large payload in 1-byte-to-64-KiB chunks gives the same events", () => {
+  for (const size of [1, 7, 1000, 65536]) {
+    const events: Event[] = [];
+    const parser = parserFor(events);
+    for (let at = 0; at < stream.length; at += size) {
+      parser.push(Buffer.from(stream.subarray(at, at + size)));
+    }
+    assert.deepEqual(events, expected, `chunks of ${size}`);
+  }
+});
+
+test("nats parser - garbage is a protocol error once, and nothing after it is parsed", () => {
+  for (const bad of ["HELLO world\r\n", "MSG a b 5\r\nhello\r\n", "MSG a 1 x\r\n", "PING\rX"]) {
+    const events: Event[] = [];
+    const parser = parserFor(events);
+    parser.push(Buffer.from(`${bad}PING\r\nPING\r\n`));
+    const errors = events.filter((e) => e.kind === "protocolError");
+    assert.equal(errors.length, 1, bad);
+    assert.equal(events.at(-1)?.kind, "protocolError", bad);
+  }
+});
+
+test("nats wire - -ERR texts lose the quotes", () => {
+  assert.equal(errText("-ERR 'Authorization Violation'"), "Authorization Violation");
+  assert.equal(errText("-ERR  'Unknown Protocol Operation'  "), "Unknown Protocol Operation");
+});
