@@ -163,27 +163,44 @@ export class NatsWire {
 
   /** Queues a message; throws when the connection is closed or the payload too large. */
   publish(subject: string, data: Uint8Array, reply = ""): void {
+    this.publishWith(subject, reply, data.length, (out, at) => {
+      out.set(data, at);
+      return at + data.length;
+    });
+  }
+
+  /**
+   * Queues a message of `size` bytes that `fill` writes straight into the outbound buffer at
+   * `at` (returning the offset after it), so an envelope is not built in a buffer of its own
+   * first.
+   */
+  publishWith(
+    subject: string,
+    reply: string,
+    size: number,
+    fill: (out: Buffer, at: number) => number,
+  ): void {
     if (this.isClosed) throw new Error("connection closed");
-    if (data.length > this.maxPayload) throw new Error("maximum payload exceeded");
+    if (size > this.maxPayload) throw new Error("maximum payload exceeded");
     const key = reply === "" ? subject : `${subject} ${reply}`;
     let head = this.pubHeads.get(key);
     if (head === undefined) {
       head = Buffer.from(`PUB ${key} `);
       this.pubHeads.set(key, head);
     }
-    const size = String(data.length);
-    this.reserve(head.length + size.length + 2 + data.length + 2);
+    const sizeText = String(size);
+    this.reserve(head.length + sizeText.length + 2 + size + 2);
     const out = this.out;
     let at = this.outLength;
     at += head.copy(out, at);
-    at += out.write(size, at, "latin1");
+    at += out.write(sizeText, at, "latin1");
     out[at++] = 13;
     out[at++] = 10;
-    out.set(data, at);
-    at += data.length;
-    out[at++] = 13;
-    out[at++] = 10;
-    this.outLength = at;
+    const end = fill(out, at);
+    if (end !== at + size) throw new Error(`publish wrote ${end - at} bytes, not ${size}`);
+    out[end] = 13;
+    out[end + 1] = 10;
+    this.outLength = end + 2;
     this.scheduleFlush();
   }
 

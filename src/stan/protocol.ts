@@ -120,8 +120,9 @@ export function encodePing(connId: Uint8Array): Buffer {
 
 /**
  * Builds PubMsg envelopes for one connection. The parts that never change (client id,
- * connection id) are encoded once, the subject once per subject; a publish then writes the
- * guid and copies the payload into a single buffer.
+ * connection id) are encoded once, the subject once per subject. The guid is the decimal
+ * digits of a per-session counter, and an envelope is written straight into the connection's
+ * outbound buffer (`encodeInto`), so a publish copies its payload once.
  */
 export class PubMsgEncoder {
   private readonly head: Buffer;
@@ -133,37 +134,70 @@ export class PubMsgEncoder {
     this.tail = encodeFields([{ n: 6, b: connId }]);
   }
 
-  /** `guid` must be ASCII (it is: base-36 digits). */
-  encode(guid: string, subject: string, data: Uint8Array): Buffer {
-    let subjectField = this.subjects.get(subject);
-    if (subjectField === undefined) {
-      subjectField = encodeFields([{ n: 3, s: subject }]);
-      this.subjects.set(subject, subjectField);
-    }
-    const dataHeader = data.length === 0 ? 0 : 1 + varintSize(data.length);
-    const size =
+  /** Envelope size for a guid, a subject and a payload length. */
+  sizeOf(guid: number, subject: string, dataLength: number): number {
+    const dataHeader = dataLength === 0 ? 0 : 1 + varintSize(dataLength);
+    return (
       this.head.length +
       2 +
-      guid.length +
-      subjectField.length +
+      decimalDigits(guid) +
+      this.subjectField(subject).length +
       dataHeader +
-      data.length +
-      this.tail.length;
-    const out = Buffer.allocUnsafe(size);
-    let at = this.head.copy(out, 0);
+      dataLength +
+      this.tail.length
+    );
+  }
+
+  /** Writes the envelope at `at`; returns the offset after it. */
+  encodeInto(out: Buffer, at: number, guid: number, subject: string, data: Uint8Array): number {
+    at += this.head.copy(out, at);
     out[at++] = (2 << 3) | LENGTH_DELIMITED;
-    out[at++] = guid.length; // < 128
-    at += out.write(guid, at, "latin1");
-    at += subjectField.copy(out, at);
+    const digits = decimalDigits(guid);
+    out[at++] = digits; // < 128
+    at = writeDecimal(out, at, guid, digits);
+    at += this.subjectField(subject).copy(out, at);
     if (data.length > 0) {
       out[at++] = (5 << 3) | LENGTH_DELIMITED;
       at = writeVarint(out, at, data.length);
       out.set(data, at);
       at += data.length;
     }
-    this.tail.copy(out, at);
+    return at + this.tail.copy(out, at);
+  }
+
+  /** The envelope as a Buffer of its own (tests, and anything off the hot path). */
+  encode(guid: number, subject: string, data: Uint8Array): Buffer {
+    const out = Buffer.allocUnsafe(this.sizeOf(guid, subject, data.length));
+    this.encodeInto(out, 0, guid, subject, data);
     return out;
   }
+
+  private subjectField(subject: string): Buffer {
+    let field = this.subjects.get(subject);
+    if (field === undefined) {
+      field = encodeFields([{ n: 3, s: subject }]);
+      this.subjects.set(subject, field);
+    }
+    return field;
+  }
+}
+
+function decimalDigits(value: number): number {
+  let digits = 1;
+  while (value >= 10) {
+    value = Math.floor(value / 10);
+    digits++;
+  }
+  return digits;
+}
+
+/** Writes a non-negative integer as `digits` ASCII digits; returns the next offset. */
+function writeDecimal(out: Buffer, at: number, value: number, digits: number): number {
+  for (let i = at + digits - 1; i >= at; i--) {
+    out[i] = 0x30 + (value % 10);
+    value = Math.floor(value / 10);
+  }
+  return at + digits;
 }
 
 /** Ack envelopes of one subscription: the subject is encoded once. */
@@ -174,12 +208,20 @@ export class AckEncoder {
     this.subjectField = encodeFields([{ n: 1, s: subject }]);
   }
 
+  sizeOf(sequence: number): number {
+    return this.subjectField.length + 1 + varintSize(sequence);
+  }
+
+  /** Writes the Ack at `at`; returns the offset after it. */
+  encodeInto(out: Buffer, at: number, sequence: number): number {
+    at += this.subjectField.copy(out, at);
+    out[at++] = (2 << 3) | VARINT;
+    return writeVarint(out, at, sequence);
+  }
+
   encode(sequence: number): Buffer {
-    const head = this.subjectField;
-    const out = Buffer.allocUnsafe(head.length + 1 + varintSize(sequence));
-    head.copy(out, 0);
-    out[head.length] = (2 << 3) | VARINT;
-    writeVarint(out, head.length + 1, sequence);
+    const out = Buffer.allocUnsafe(this.sizeOf(sequence));
+    this.encodeInto(out, 0, sequence);
     return out;
   }
 }
@@ -306,19 +348,31 @@ export function decodeConnectResponse(data: Uint8Array): ConnectResponse {
   return out;
 }
 
-/** PubAck: guid (1), error (2). One per publish, so without the generic field map. */
-export function decodePubAck(data: Uint8Array): { guid: string; error: string } {
+/**
+ * PubAck: guid (1), error (2). One per publish, so read without strings: the guid is our
+ * decimal counter (-1 when it is not one of ours).
+ */
+export function decodePubAck(data: Uint8Array): { guid: number; error: string } {
   const r = new Reader(asBuffer(data));
-  let guid = "";
+  let guid = -1;
   let error = "";
   while (!r.done) {
     const tag = r.varint();
-    if (tag === ((1 << 3) | LENGTH_DELIMITED))
-      guid = r.bytes().toString("latin1"); // our guids are ASCII
+    if (tag === ((1 << 3) | LENGTH_DELIMITED)) guid = parseDecimal(r.bytes());
     else if (tag === ((2 << 3) | LENGTH_DELIMITED)) error = r.string();
     else r.skip(tag & 7);
   }
   return { guid, error };
+}
+
+function parseDecimal(bytes: Buffer): number {
+  if (bytes.length === 0 || bytes.length > 15) return -1;
+  let value = 0;
+  for (const byte of bytes) {
+    if (byte < 0x30 || byte > 0x39) return -1;
+    value = value * 10 + (byte - 0x30);
+  }
+  return value;
 }
 
 /** SubscriptionResponse: ackInbox (2), error (3). */

@@ -118,7 +118,7 @@ export class StanSession {
   /** Set as soon as the socket is known to be gone. */
   private transportGone = false;
   /** Publishes awaiting their PubAck, by guid, oldest first (all share one timeout). */
-  private readonly pending = new Map<string, PendingPublish>();
+  private readonly pending = new Map<number, PendingPublish>();
   private guidCounter = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly connId = randomBytes(16);
@@ -252,7 +252,7 @@ export class StanSession {
         reject(new PublishError("session closed", "connection_closed"));
         return;
       }
-      const guid = (++this.guidCounter).toString(36);
+      const guid = ++this.guidCounter;
       this.pending.set(guid, {
         deadline: Date.now() + this.options.publishTimeoutMs,
         resolve,
@@ -263,15 +263,20 @@ export class StanSession {
         natsSubject = `${this.proto.pubPrefix}.${subject}`;
         this.pubSubjects.set(subject, natsSubject);
       }
-      const envelope = this.pubMsgs.encode(guid, subject, data);
-      if (!this.send(natsSubject, envelope, this.ackSubject)) {
+      const size = this.pubMsgs.sizeOf(guid, subject, data.length);
+      try {
+        if (this.isEnded || this.transportGone) throw new Error("connection lost");
+        this.nc.publishWith(natsSubject, this.ackSubject, size, (out, at) =>
+          this.pubMsgs.encodeInto(out, at, guid, subject, data),
+        );
+      } catch {
         this.settlePublish(guid, "connection_closed", "connection lost");
       }
     });
   }
 
   private onPubAck(data: Buffer): void {
-    let ack: { guid: string; error: string };
+    let ack: { guid: number; error: string };
     try {
       ack = decodePubAck(data);
     } catch {
@@ -281,7 +286,7 @@ export class StanSession {
     else this.settlePublish(ack.guid, "error", ack.error);
   }
 
-  private settlePublish(guid: string, reason?: PublishFailureReason, text?: string): void {
+  private settlePublish(guid: number, reason?: PublishFailureReason, text?: string): void {
     const entry = this.pending.get(guid);
     if (entry === undefined) return; // answered after its timeout: already failed
     this.pending.delete(guid);
@@ -322,7 +327,15 @@ export class StanSession {
         redelivered: m.redelivered,
         ack: () => {
           const { ackInbox } = confirmed;
-          return ackInbox !== undefined && this.send(ackInbox, acks.encode(sequence));
+          if (ackInbox === undefined || this.isEnded || this.transportGone) return false;
+          try {
+            this.nc.publishWith(ackInbox, "", acks.sizeOf(sequence), (out, at) =>
+              acks.encodeInto(out, at, sequence),
+            );
+            return true;
+          } catch {
+            return false; // closed between the check and the publish
+          }
         },
       });
     };

@@ -66,10 +66,10 @@ test("protocol - a PubMsg decodes with the reference codec: ids, subject, payloa
     Buffer.alloc(200_000, 7), // a three-byte length varint
   ];
   for (const [i, data] of payloads.entries()) {
-    const guid = (1_000_000 + i).toString(36);
+    const guid = [1, 9, 10, 123_456_789_012][i] ?? 0;
     const m = parse("PubMsg", encoder.encode(guid, "dc1.registrations.é", data));
     assert.equal(m("ClientId"), "repl_1");
-    assert.equal(m("Guid"), guid);
+    assert.equal(m("Guid"), String(guid));
     assert.equal(m("Subject"), "dc1.registrations.é");
     assert.deepEqual(Buffer.from(m("Data_asU8") as Uint8Array), data);
     assert.deepEqual(Buffer.from(m("ConnId_asU8") as Uint8Array), connId);
@@ -175,8 +175,9 @@ test("protocol - responses decode, unknown fields are skipped, truncated input t
     pingMaxOut: 3,
     protocol: 1,
   });
-  assert.deepEqual(decodePubAck(reference("PubAck", { Guid: "g1", Error: "no" })), {
-    guid: "g1",
+  assert.deepEqual(decodePubAck(reference("PubAck", { Guid: "g1" })), { guid: -1, error: "" });
+  assert.deepEqual(decodePubAck(reference("PubAck", { Guid: "4711", Error: "no" })), {
+    guid: 4711,
     error: "no",
   });
   assert.deepEqual(
