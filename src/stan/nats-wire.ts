@@ -18,6 +18,8 @@ import * as tls from "node:tls";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { MessageParser, errText } from "./nats-parser";
 
+/** NKey authentication: `nkey` is the public key (or `userJwt` a user JWT), `signNonce` signs
+ * the server's nonce. */
 export interface WireAuth {
   user?: string;
   pass?: string;
@@ -286,13 +288,22 @@ function hostPort(url: string): { host: string; port: number } {
 }
 
 function dial(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return whenReady(net.connect({ host, port }), "connect", timeoutMs, "connect");
+}
+
+/** Resolves with the socket once `event` came, rejects on its first error or after a bound. */
+function whenReady<S extends net.Socket>(
+  socket: S,
+  event: "connect" | "secureConnect",
+  timeoutMs: number,
+  what: string,
+): Promise<S> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error("connect timed out"));
+      reject(new Error(`${what} timed out`));
     }, timeoutMs);
-    socket.once("connect", () => {
+    socket.once(event, () => {
       clearTimeout(timer);
       socket.removeAllListeners("error");
       resolve(socket);
@@ -358,27 +369,13 @@ function upgrade(
   options: TlsConnectionOptions,
   timeoutMs: number,
 ): Promise<tls.TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const secure = tls.connect({
-      ...options,
-      socket,
-      host,
-      ...(options.servername === undefined && net.isIP(host) === 0 ? { servername: host } : {}),
-    });
-    const timer = setTimeout(() => {
-      secure.destroy();
-      reject(new Error("TLS handshake timed out"));
-    }, timeoutMs);
-    secure.once("secureConnect", () => {
-      clearTimeout(timer);
-      secure.removeAllListeners("error");
-      resolve(secure);
-    });
-    secure.once("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
+  const secure = tls.connect({
+    ...options,
+    socket,
+    host,
+    ...(options.servername === undefined && net.isIP(host) === 0 ? { servername: host } : {}),
   });
+  return whenReady(secure, "secureConnect", timeoutMs, "TLS handshake");
 }
 
 /** The CONNECT fields for the configured credentials. */

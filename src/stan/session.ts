@@ -41,20 +41,15 @@ import {
 import type { ConnectResponse, SubscriptionRequest } from "./protocol";
 import { describeConnectError } from "./connect-errors";
 import { NatsWire } from "./nats-wire";
+import type { WireAuth } from "./nats-wire";
 
-export interface SessionOptions {
+/** Credentials (WireAuth) go to the NATS connection as they are. */
+export interface SessionOptions extends WireAuth {
   clusterId: string;
   clientId: string;
   /** The server to try. The caller rotates through the configured list, one per attempt. */
   url: string;
   tls?: TlsConnectionOptions;
-  user?: string;
-  pass?: string;
-  token?: string;
-  /** NKey authentication: the public key (or a user JWT) and the signer of the server's nonce. */
-  nkey?: string;
-  userJwt?: string;
-  signNonce?: (nonce: Buffer) => Buffer;
   connectTimeoutMs: number;
   /** How long the target has to acknowledge a publish. */
   publishTimeoutMs: number;
@@ -142,16 +137,9 @@ export class StanSession {
     let nc: NatsWire;
     try {
       nc = await NatsWire.connect({
-        url: options.url,
-        tls: options.tls,
+        ...options,
         name: options.clientId,
         timeoutMs: options.connectTimeoutMs,
-        user: options.user,
-        pass: options.pass,
-        token: options.token,
-        nkey: options.nkey,
-        userJwt: options.userJwt,
-        signNonce: options.signNonce,
       });
     } catch (err) {
       throw new ConnectionError(describeConnectError(err, attempt), {
