@@ -59,6 +59,8 @@ export class NatsWire {
   readonly closed: Promise<Error | undefined>;
   private closeWith!: (err: Error | undefined) => void;
   private isClosed = false;
+  /** close() was called: the socket closing is not an error then. */
+  private closing = false;
   private readonly handlers = new Map<number, MessageHandler>();
   private nextSid = 1;
   private out: Buffer = Buffer.allocUnsafe(FLUSH_BYTES * 2);
@@ -146,7 +148,9 @@ export class NatsWire {
     socket.on("data", (chunk: Buffer) => parser.push(chunk));
     let socketError: Error | undefined;
     socket.on("error", (err) => (socketError = err));
-    socket.on("close", () => this.destroy(socketError ?? new Error("connection closed")));
+    socket.on("close", () =>
+      this.destroy(this.closing ? undefined : (socketError ?? new Error("connection closed"))),
+    );
     if (rest.length > 0) parser.push(rest);
     socket.resume(); // readLine() paused it between the handshake steps
   }
@@ -232,6 +236,7 @@ export class NatsWire {
   /** Writes what is queued, then closes; resolves when the socket is gone (bounded). */
   async close(timeoutMs = 2000): Promise<void> {
     if (this.isClosed) return;
+    this.closing = true;
     this.flush();
     this.socket.end();
     const timer = setTimeout(() => this.destroy(undefined), timeoutMs);

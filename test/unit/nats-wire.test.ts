@@ -1,0 +1,80 @@
+// The NATS connection against peers that are not a working NATS server: a wrong port (an
+// HTTP server), a peer that never speaks, one that hangs up. Each attempt must fail with one
+// clear error within its timeout, never hang or crash. (Real servers: test/integration.)
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import { NatsWire } from "../../src/stan/nats-wire";
+
+async function peer(
+  onConnection: (socket: net.Socket) => void,
+): Promise<{ url: string; close(): void }> {
+  const server = net.createServer(onConnection);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return { url: `nats://127.0.0.1:${port}`, close: () => server.close() };
+}
+
+async function connectError(
+  url: string,
+  timeoutMs = 500,
+): Promise<{ message: string; ms: number }> {
+  const started = Date.now();
+  try {
+    await NatsWire.connect({ url, name: "t", timeoutMs });
+  } catch (err) {
+    return { message: (err as Error).message, ms: Date.now() - started };
+  }
+  assert.fail("connect succeeded");
+}
+
+test("nats wire - a peer that is not NATS (HTTP on the port) is named as such", async () => {
+  const p = await peer((s) => s.end("HTTP/1.1 400 Bad Request\r\n\r\n"));
+  try {
+    assert.match(
+      (await connectError(p.url)).message,
+      /not a NATS server \(it said: HTTP\/1\.1 400/,
+    );
+  } finally {
+    p.close();
+  }
+});
+
+test("nats wire - a peer that accepts and never speaks fails after the timeout", async () => {
+  const sockets: net.Socket[] = [];
+  const p = await peer((s) => sockets.push(s));
+  try {
+    const { message, ms } = await connectError(p.url, 300);
+    assert.equal(message, "connect timed out");
+    assert.ok(ms >= 250 && ms < 2000, `${ms} ms`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    p.close();
+  }
+});
+
+test("nats wire - a peer that hangs up, and a closed port, fail at once", async () => {
+  const p = await peer((s) => s.destroy());
+  try {
+    const { message, ms } = await connectError(p.url, 5000);
+    assert.match(message, /connection closed by the server|ECONNRESET/);
+    assert.ok(ms < 1000, `${ms} ms`);
+  } finally {
+    p.close();
+  }
+  const closed = await peer(() => undefined);
+  closed.close();
+  assert.match((await connectError(closed.url, 5000)).message, /ECONNREFUSED/);
+});
+
+test("nats wire - a -ERR answer to CONNECT is the error, without quotes", async () => {
+  const p = await peer((s) => {
+    s.write('INFO {"server_id":"fake","max_payload":1048576,"auth_required":true}\r\n');
+    s.once("data", () => s.end("-ERR 'Authorization Violation'\r\n"));
+  });
+  try {
+    assert.equal((await connectError(p.url)).message, "Authorization Violation");
+  } finally {
+    p.close();
+  }
+});
