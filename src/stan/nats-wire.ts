@@ -16,6 +16,7 @@ import { randomBytes } from "node:crypto";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
+import { decimalDigits, writeDecimal } from "./decimal";
 import { MessageParser, errText } from "./nats-parser";
 
 /** NKey authentication: `nkey` is the public key (or `userJwt` a user JWT), `signNonce` signs
@@ -68,6 +69,7 @@ export class NatsWire {
   private flushQueued = false;
   /** `PUB <subject> <reply> ` per subject and reply, encoded once. */
   private readonly pubHeads = new Map<string, Buffer>();
+  private lastPubHead: { subject: string; reply: string; head: Buffer } | undefined;
   private readonly inboxPrefix = `_INBOX.${randomBytes(11).toString("hex")}.`;
   private inboxCount = 0;
 
@@ -188,18 +190,13 @@ export class NatsWire {
   ): void {
     if (this.isClosed) throw new Error("connection closed");
     if (size > this.maxPayload) throw new Error("maximum payload exceeded");
-    const key = reply === "" ? subject : `${subject} ${reply}`;
-    let head = this.pubHeads.get(key);
-    if (head === undefined) {
-      head = Buffer.from(`PUB ${key} `);
-      this.pubHeads.set(key, head);
-    }
-    const sizeText = String(size);
-    this.reserve(head.length + sizeText.length + 2 + size + 2);
+    const head = this.pubHead(subject, reply);
+    const sizeDigits = decimalDigits(size);
+    this.reserve(head.length + sizeDigits + 2 + size + 2);
     const out = this.out;
     let at = this.outLength;
     at += head.copy(out, at);
-    at += out.write(sizeText, at, "latin1");
+    at = writeDecimal(out, at, size, sizeDigits);
     out[at++] = 13;
     out[at++] = 10;
     const end = fill(out, at);
@@ -208,6 +205,23 @@ export class NatsWire {
     out[end + 1] = 10;
     this.outLength = end + 2;
     this.scheduleFlush();
+  }
+
+  /**
+   * `PUB <subject> <reply> ` as bytes. A connection publishes to the same subject and reply
+   * over and over, so the last pair is checked before the map (no key string per message).
+   */
+  private pubHead(subject: string, reply: string): Buffer {
+    const last = this.lastPubHead;
+    if (last !== undefined && last.subject === subject && last.reply === reply) return last.head;
+    const key = reply === "" ? subject : `${subject} ${reply}`;
+    let head = this.pubHeads.get(key);
+    if (head === undefined) {
+      head = Buffer.from(`PUB ${key} `);
+      this.pubHeads.set(key, head);
+    }
+    this.lastPubHead = { subject, reply, head };
+    return head;
   }
 
   /** One request, one reply: rejects after `timeoutMs`. */

@@ -5,11 +5,13 @@
  * Why by hand: the messages are a handful of strings, varints and one bytes field, and the
  * generic protobuf runtime was the largest single cost per replicated message (a decoded
  * object per message, a copy of every payload, UTF-16 strings for every field). Here a
- * payload is decoded as a view of the received bytes, and a publish is one allocation.
+ * payload is decoded as a view of the received bytes, and a publish is written straight into
+ * the connection's outbound buffer.
  *
  * Only the fields the replicator uses are decoded; unknown fields are skipped, so newer
  * servers stay compatible.
  */
+import { decimalDigits, writeDecimal } from "./decimal";
 
 /** Protobuf wire types. */
 const VARINT = 0;
@@ -180,24 +182,6 @@ export class PubMsgEncoder {
     }
     return field;
   }
-}
-
-function decimalDigits(value: number): number {
-  let digits = 1;
-  while (value >= 10) {
-    value = Math.floor(value / 10);
-    digits++;
-  }
-  return digits;
-}
-
-/** Writes a non-negative integer as `digits` ASCII digits; returns the next offset. */
-function writeDecimal(out: Buffer, at: number, value: number, digits: number): number {
-  for (let i = at + digits - 1; i >= at; i--) {
-    out[i] = 0x30 + (value % 10);
-    value = Math.floor(value / 10);
-  }
-  return at + digits;
 }
 
 /** Ack envelopes of one subscription: the subject is encoded once. */
