@@ -198,9 +198,10 @@ export class Pipeline {
 
   /** Ordered mode: acknowledge the longest run of finished messages at the head. */
   private ackPrefix(): void {
-    for (const [sequence, entry] of this.window) {
+    // values(), not entries(): no [key, value] pair allocated per step.
+    for (const entry of this.window.values()) {
       if (entry.state !== "done") return;
-      this.window.delete(sequence);
+      this.window.delete(entry.msg.sequence);
       this.ack(entry.msg);
     }
   }

@@ -1,13 +1,16 @@
 /**
  * Incremental parser of what a NATS server sends: MSG, PING, PONG, +OK, -ERR and INFO. Socket
  * chunks may split a line or a payload anywhere; a payload that is complete in its chunk is
- * delivered as a view of it (Node never reuses a socket chunk, so the view stays valid), a
- * split one is gathered into a buffer of its own size.
+ * delivered as offsets into it (Node never reuses a socket chunk, so views of it stay valid),
+ * a split one is gathered into a buffer of its own size.
  */
 
 export interface ParserEvents {
-  /** `reply` is undefined when the message has none (the common case for STAN). */
-  msg(sid: number, reply: string | undefined, data: Buffer): void;
+  /**
+   * The payload is `buf[start, end)`, passed as offsets so that the hot path creates no view
+   * object per message. `reply` is undefined when the message has none (the common case).
+   */
+  msg(sid: number, reply: string | undefined, buf: Buffer, start: number, end: number): void;
   ping(): void;
   pong(): void;
   info(json: string): void;
@@ -106,7 +109,7 @@ export class MessageParser {
       tokens.length === 10 ? buf.toString("latin1", tokens[6] ?? 0, tokens[7] ?? 0) : undefined;
     const end = payloadStart + size;
     if (end + 2 <= buf.length) {
-      this.on.msg(sid, reply, buf.subarray(payloadStart, end));
+      this.on.msg(sid, reply, buf, payloadStart, end);
       return end + 2;
     }
     const partial: PartialMsg = { sid, reply, size, buf: Buffer.allocUnsafe(size + 2), filled: 0 };
@@ -123,7 +126,7 @@ export class MessageParser {
     m.filled += taken;
     if (m.filled < m.buf.length) return taken;
     this.partial = undefined;
-    this.on.msg(m.sid, m.reply, m.buf.subarray(0, m.size));
+    this.on.msg(m.sid, m.reply, m.buf, 0, m.size);
     return taken;
   }
 

@@ -39,8 +39,16 @@ export interface WireOptions extends WireAuth {
   timeoutMs: number;
 }
 
-/** A delivered message: `data` is only valid during the callback unless copied. */
-export type MessageHandler = (data: Buffer, reply: string | undefined) => void;
+/**
+ * A delivered message: its payload is `buf[start, end)` (offsets, no view object per message;
+ * `buf` is not reused, so a view of it may be kept).
+ */
+export type MessageHandler = (
+  buf: Buffer,
+  start: number,
+  end: number,
+  reply: string | undefined,
+) => void;
 
 interface ServerInfo {
   max_payload?: number;
@@ -138,7 +146,7 @@ export class NatsWire {
   /** From here on the parser owns the socket. */
   private start(rest: Buffer): void {
     const parser = new MessageParser({
-      msg: (sid, reply, data) => this.handlers.get(sid)?.(data, reply),
+      msg: (sid, reply, buf, start, end) => this.handlers.get(sid)?.(buf, start, end, reply),
       ping: () => this.write(PONG),
       pong: () => undefined,
       info: () => undefined, // cluster updates: we never reconnect, so nothing to do
@@ -232,10 +240,10 @@ export class NatsWire {
         this.unsubscribe(sid);
         reject(new Error(`no answer from ${subject} within ${timeoutMs} ms`));
       }, timeoutMs);
-      const sid = this.subscribe(inbox, (reply) => {
+      const sid = this.subscribe(inbox, (buf, start, end) => {
         clearTimeout(timer);
         this.unsubscribe(sid);
-        resolve(Buffer.from(reply)); // the socket's bytes are reused after the callback
+        resolve(buf.subarray(start, end));
       });
       try {
         this.publish(subject, data, inbox);

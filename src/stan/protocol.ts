@@ -234,18 +234,24 @@ function writeVarint(out: Buffer, at: number, value: number): number {
 
 /** A cursor over one protobuf message. Numbers above 2^53 lose precision (never exact ones we use). */
 class Reader {
-  at = 0;
-  constructor(readonly buf: Buffer) {}
+  at: number;
+  constructor(
+    readonly buf: Buffer,
+    start = 0,
+    private readonly end = buf.length,
+  ) {
+    this.at = start;
+  }
 
   get done(): boolean {
-    return this.at >= this.buf.length;
+    return this.at >= this.end;
   }
 
   varint(): number {
     let value = 0;
     let scale = 1;
     for (;;) {
-      const byte = this.buf[this.at++];
+      const byte = this.at < this.end ? this.buf[this.at++] : undefined;
       if (byte === undefined) throw new Error("truncated protobuf varint");
       value += (byte & 127) * scale;
       if (byte < 128) return value;
@@ -258,12 +264,28 @@ class Reader {
     const length = this.varint();
     const start = this.at;
     this.at += length;
-    if (this.at > this.buf.length) throw new Error("truncated protobuf field");
+    if (this.at > this.end) throw new Error("truncated protobuf field");
     return this.buf.subarray(start, this.at);
   }
 
   string(): string {
     return this.bytes().toString("utf8");
+  }
+
+  /** A length-delimited field of ASCII digits as a number, -1 if it is not one. */
+  decimal(): number {
+    const length = this.varint();
+    const start = this.at;
+    this.at += length;
+    if (this.at > this.end) throw new Error("truncated protobuf field");
+    if (length === 0 || length > 15) return -1;
+    let value = 0;
+    for (let i = start; i < this.at; i++) {
+      const digit = (this.buf[i] ?? 0) - 0x30;
+      if (digit < 0 || digit > 9) return -1;
+      value = value * 10 + digit;
+    }
+    return value;
   }
 
   skip(wireType: number): void {
@@ -272,6 +294,7 @@ class Reader {
     else if (wireType === FIXED64) this.at += 8;
     else if (wireType === FIXED32) this.at += 4;
     else throw new Error(`unsupported protobuf wire type ${wireType}`);
+    if (this.at > this.end) throw new Error("truncated protobuf field");
   }
 }
 
@@ -336,27 +359,21 @@ export function decodeConnectResponse(data: Uint8Array): ConnectResponse {
  * PubAck: guid (1), error (2). One per publish, so read without strings: the guid is our
  * decimal counter (-1 when it is not one of ours).
  */
-export function decodePubAck(data: Uint8Array): { guid: number; error: string } {
-  const r = new Reader(asBuffer(data));
+export function decodePubAck(
+  data: Uint8Array,
+  start = 0,
+  end = data.length,
+): { guid: number; error: string } {
+  const r = new Reader(asBuffer(data), start, end);
   let guid = -1;
   let error = "";
   while (!r.done) {
     const tag = r.varint();
-    if (tag === ((1 << 3) | LENGTH_DELIMITED)) guid = parseDecimal(r.bytes());
+    if (tag === ((1 << 3) | LENGTH_DELIMITED)) guid = r.decimal();
     else if (tag === ((2 << 3) | LENGTH_DELIMITED)) error = r.string();
     else r.skip(tag & 7);
   }
   return { guid, error };
-}
-
-function parseDecimal(bytes: Buffer): number {
-  if (bytes.length === 0 || bytes.length > 15) return -1;
-  let value = 0;
-  for (const byte of bytes) {
-    if (byte < 0x30 || byte > 0x39) return -1;
-    value = value * 10 + (byte - 0x30);
-  }
-  return value;
 }
 
 /** SubscriptionResponse: ackInbox (2), error (3). */
@@ -382,8 +399,8 @@ export interface DeliveredMessage {
 const EMPTY = Buffer.alloc(0);
 
 /** MsgProto: sequence (1), data (4), timestamp (5), redelivered (6); the rest is skipped. */
-export function decodeMsgProto(data: Uint8Array): DeliveredMessage {
-  const r = new Reader(asBuffer(data));
+export function decodeMsgProto(data: Uint8Array, start = 0, end = data.length): DeliveredMessage {
+  const r = new Reader(asBuffer(data), start, end);
   let sequence = 0;
   let payload: Buffer = EMPTY;
   let timestampNs = 0;

@@ -171,10 +171,10 @@ export class StanSession {
       );
     });
     const heartbeatInbox = nc.createInbox();
-    nc.subscribe(heartbeatInbox, (_data, reply) => {
+    nc.subscribe(heartbeatInbox, (_buf, _start, _end, reply) => {
       if (reply !== undefined) this.send(reply, EMPTY);
     });
-    nc.subscribe(this.ackSubject, (data) => this.onPubAck(data));
+    nc.subscribe(this.ackSubject, (buf, start, end) => this.onPubAck(buf, start, end));
     const reply = await nc.request(
       `_STAN.discover.${options.clusterId}`,
       encodeConnectRequest({
@@ -203,9 +203,9 @@ export class StanSession {
     const maxOut = this.proto.pingMaxOut > 0 ? this.proto.pingMaxOut : this.options.pingMaxOut;
     const inbox = this.nc.createInbox();
     let unanswered = 0;
-    this.nc.subscribe(inbox, (data) => {
+    this.nc.subscribe(inbox, (buf, start, end) => {
       unanswered = 0;
-      const error = safeDecode(() => decodeErrorResponse(data), "");
+      const error = safeDecode(() => decodeErrorResponse(buf.subarray(start, end)), "");
       if (error !== "") this.lose(error);
     });
     const ping = encodePing(this.connId);
@@ -263,10 +263,10 @@ export class StanSession {
     });
   }
 
-  private onPubAck(data: Buffer): void {
+  private onPubAck(buf: Buffer, start: number, end: number): void {
     let ack: { guid: number; error: string };
     try {
-      ack = decodePubAck(data);
+      ack = decodePubAck(buf, start, end);
     } catch {
       return; // not a PubAck; the publish it answers times out
     }
@@ -304,9 +304,13 @@ export class StanSession {
     const confirmed: { ackInbox?: string } = {};
     const acks = new AckEncoder(options.subject);
     const early: Buffer[] = [];
-    const deliver = (raw: Buffer): void => {
-      const m = safeDecode(() => decodeMsgProto(raw), undefined);
-      if (m === undefined) return; // not a MsgProto: never acked, so the server redelivers
+    const deliver = (buf: Buffer, start: number, end: number): void => {
+      let m: ReturnType<typeof decodeMsgProto>;
+      try {
+        m = decodeMsgProto(buf, start, end);
+      } catch {
+        return; // not a MsgProto: never acked, so the server redelivers
+      }
       const sequence = m.sequence;
       onMessage({
         sequence,
@@ -327,9 +331,9 @@ export class StanSession {
         },
       });
     };
-    this.nc.subscribe(inbox, (raw) => {
-      if (confirmed.ackInbox === undefined) early.push(raw);
-      else deliver(raw);
+    this.nc.subscribe(inbox, (buf, start, end) => {
+      if (confirmed.ackInbox === undefined) early.push(buf.subarray(start, end));
+      else deliver(buf, start, end);
     });
     let answer: { ackInbox: string; error: string };
     try {
@@ -349,7 +353,7 @@ export class StanSession {
       throw new ConnectionError(`subscribe failed: ${answer.error}`, { retriable: true });
     }
     confirmed.ackInbox = answer.ackInbox;
-    for (const m of early.splice(0)) deliver(m);
+    for (const m of early.splice(0)) deliver(m, 0, m.length);
   }
 
   /**

@@ -11,7 +11,8 @@ type Event =
 
 function parserFor(events: Event[]): MessageParser {
   return new MessageParser({
-    msg: (sid, reply, data) => events.push({ kind: "msg", sid, reply, data: data.toString("hex") }),
+    msg: (sid, reply, buf, start, end) =>
+      events.push({ kind: "msg", sid, reply, data: buf.toString("hex", start, end) }),
     ping: () => events.push({ kind: "ping" }),
     pong: () => events.push({ kind: "pong" }),
     info: (text) => events.push({ kind: "info", text }),

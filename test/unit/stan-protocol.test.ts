@@ -193,6 +193,15 @@ test("protocol - responses decode, unknown fields are skipped, truncated input t
   );
   const full = reference("MsgProto", { Sequence: 9, Data: Buffer.alloc(50, 1) });
   assert.throws(() => decodeMsgProto(full.subarray(0, full.length - 10)), /truncated/);
+  // Offsets into a larger buffer: the bytes after `end` (another message) are never read.
+  const framed = Buffer.concat([Buffer.from("xx"), full, Buffer.from([8, 99])]);
+  const inside = decodeMsgProto(framed, 2, 2 + full.length);
+  assert.equal(inside.sequence, 9);
+  assert.deepEqual(inside.data, Buffer.alloc(50, 1));
+  assert.throws(() => decodeMsgProto(framed, 2, 2 + full.length - 10), /truncated/);
+  const ack = Buffer.from(reference("PubAck", { Guid: "123" }));
+  const ackFramed = Buffer.concat([ack, Buffer.from([0x12, 0x01, 0x41])]); // + error "A"
+  assert.deepEqual(decodePubAck(ackFramed, 0, ack.length), { guid: 123, error: "" });
 });
 
 test("connect errors - the client's codes become sentences with what to check", () => {
