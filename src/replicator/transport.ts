@@ -2,7 +2,7 @@
  * What the replicator needs from a source and a target. src/stan implements these for NATS
  * Streaming; another transport could be added without touching the replicator.
  */
-import type { InboundMessage, SessionEnd, SubscribeOptions } from "../stan/session";
+import type { InboundMessage, SessionEnd, SubscribeOptions } from "../stan/session-options";
 import type { SideName } from "./status";
 
 export type { InboundMessage, SessionEnd, SubscribeOptions };

@@ -16,7 +16,7 @@ import type { NkeySigner } from "../util/nkey";
 import type { Connector, SourceSession, TargetSession } from "../replicator/transport";
 import type { SideName } from "../replicator/status";
 import { StanSession } from "./session";
-import type { SessionOptions } from "./session";
+import type { SessionOptions } from "./session-options";
 
 /** Connection tuning. Pings: 10 × 5 s lets a server restart or leader election pass. */
 export const SESSION_DEFAULTS = {

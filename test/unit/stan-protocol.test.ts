@@ -6,16 +6,18 @@ import {
   AckEncoder,
   PubMsgEncoder,
   StartPosition,
-  decodeConnectResponse,
-  decodeErrorResponse,
-  decodeMsgProto,
-  decodePubAck,
-  decodeSubscriptionResponse,
   encodeCloseRequest,
   encodeConnectRequest,
   encodePing,
   encodeSubscriptionRequest,
 } from "../../src/stan/protocol";
+import {
+  decodeConnectResponse,
+  decodeErrorResponse,
+  decodeMsgProto,
+  decodePubAck,
+  decodeSubscriptionResponse,
+} from "../../src/stan/protocol-decode";
 import { describeConnectError } from "../../src/stan/connect-errors";
 
 // Generated code without types: the few methods used here, typed at this boundary.
