@@ -23,6 +23,8 @@ const CR = 13;
 const LF = 10;
 /** A control line longer than this is not NATS (subjects are far shorter). */
 const MAX_CONTROL_LINE = 64 * 1024;
+/** NATS servers refuse max_payload above 64 MB; a larger size is a broken stream, not a message. */
+const MAX_PAYLOAD = 64 * 1024 * 1024;
 
 interface PartialMsg {
   sid: number;
@@ -101,7 +103,7 @@ export class MessageParser {
     }
     const sid = digits(buf, tokens[4] ?? 0, tokens[5] ?? 0);
     const size = digits(buf, tokens[tokens.length - 2] ?? 0, tokens[tokens.length - 1] ?? 0);
-    if (sid < 0 || size < 0) {
+    if (sid < 0 || size < 0 || size > MAX_PAYLOAD) {
       this.fail("bad number in MSG line");
       return buf.length;
     }

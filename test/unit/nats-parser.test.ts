@@ -76,7 +76,14 @@ test("nats parser - a large payload in 1-byte-to-64-KiB chunks gives the same ev
 });
 
 test("nats parser - garbage is a protocol error once, and nothing after it is parsed", () => {
-  for (const bad of ["HELLO world\r\n", "MSG a b 5\r\nhello\r\n", "MSG a 1 x\r\n", "PING\rX"]) {
+  const tooBig = `MSG a 1 ${64 * 1024 * 1024 + 1}\r\n`; // never allocated
+  for (const bad of [
+    "HELLO world\r\n",
+    "MSG a b 5\r\nhello\r\n",
+    "MSG a 1 x\r\n",
+    "PING\rX",
+    tooBig,
+  ]) {
     const events: Event[] = [];
     const parser = parserFor(events);
     parser.push(Buffer.from(`${bad}PING\r\nPING\r\n`));
