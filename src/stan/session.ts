@@ -162,7 +162,12 @@ export class StanSession {
     let unanswered = 0;
     this.nc.subscribe(inbox, (buf, start, end) => {
       unanswered = 0;
-      const error = safeDecode(() => decodeErrorResponse(buf.subarray(start, end)), "");
+      let error = "";
+      try {
+        error = decodeErrorResponse(buf.subarray(start, end));
+      } catch {
+        return; // not a PingResponse: it still counts as an answer
+      }
       if (error !== "") this.lose(error);
     });
     const ping = encodePing(this.connId);
@@ -358,13 +363,5 @@ export class StanSession {
       this.settlePublish(guid, "connection_closed", end.error ?? end.reason);
     }
     this.endWith(end);
-  }
-}
-
-function safeDecode<T, F>(decode: () => T, fallback: F): T | F {
-  try {
-    return decode();
-  } catch {
-    return fallback;
   }
 }
