@@ -214,14 +214,12 @@ export class StanSession {
         this.pubSubjects.set(subject, natsSubject);
       }
       const size = this.pubMsgs.sizeOf(guid, subject, data.length);
-      try {
-        if (this.isEnded || this.transportGone) throw new Error("connection lost");
+      const sent = this.trySend(() =>
         this.nc.publishWith(natsSubject, this.ackSubject, size, (out, at) =>
           this.pubMsgs.encodeInto(out, at, guid, subject, data),
-        );
-      } catch {
-        this.settlePublish(guid, "connection_closed", "connection lost");
-      }
+        ),
+      );
+      if (!sent) this.settlePublish(guid, "connection_closed", "connection lost");
     });
   }
 
@@ -281,15 +279,12 @@ export class StanSession {
         redelivered: m.redelivered,
         ack: () => {
           const { ackInbox } = confirmed;
-          if (ackInbox === undefined || this.isEnded || this.transportGone) return false;
-          try {
+          if (ackInbox === undefined) return false;
+          return this.trySend(() =>
             this.nc.publishWith(ackInbox, "", acks.sizeOf(sequence), (out, at) =>
               acks.encodeInto(out, at, sequence),
-            );
-            return true;
-          } catch {
-            return false; // closed between the check and the publish
-          }
+            ),
+          );
         },
       });
     };
@@ -339,12 +334,17 @@ export class StanSession {
 
   /** Publishes a protocol message; false when the connection can no longer take it. */
   private send(subject: string, data: Uint8Array, reply?: string): boolean {
+    return this.trySend(() => this.nc.publish(subject, data, reply));
+  }
+
+  /** Runs one write to the connection; false when the session or the socket is gone. */
+  private trySend(write: () => void): boolean {
     if (this.isEnded || this.transportGone) return false;
     try {
-      this.nc.publish(subject, data, reply);
+      write();
       return true;
     } catch {
-      return false; // closed between the check and the publish
+      return false; // closed between the check and the write
     }
   }
 
