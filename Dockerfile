@@ -57,4 +57,5 @@ EXPOSE 9180
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["node", "-e", "require('http').get({host:'127.0.0.1',port:process.env.SR_HTTP_PORT||9180,path:'/livez',timeout:4000},r=>process.exit(r.statusCode===200?0:1)).on('timeout',()=>process.exit(1)).on('error',()=>process.exit(1))"]
 
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/src/main.js"]
+# Node flags: src/cli/node-flags.ts (a smaller young generation: less memory, same speed).
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=8", "/app/dist/src/main.js"]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench [-- options]: builds stream-replicator (dist/), installs the streaming server and
-# stan-bench, builds the reference Go replicator (bench/peer -> tools/bin/sr-peer, a stand-in for
-# nats-replicator) and the load generator (bench/loadgen -> tools/bin/sr-loadgen), then runs
+# stan-bench, builds the reference Go replicator (bench/peer -> tools/bin/sr-peer, nats-replicator's
+# algorithm in 100 lines) and the load generator (bench/loadgen -> tools/bin/sr-loadgen), then runs
 # bench/run.ts. Options: npm run bench -- --help (or bench/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."

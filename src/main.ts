@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 /**
  * The command line: parse flags, load the configuration, build the app, map signals to
  * stop(). The only file that calls process.exit.

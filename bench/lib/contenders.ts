@@ -1,11 +1,12 @@
 /**
  * The replicators under test and how each is started against the benchmark's two clusters:
- * ours (dist/src/main.js) in several modes, the reference Go replicator (bench/peer, a
- * stand-in for nats-replicator) and, when it could be built, nats-replicator itself.
+ * ours (dist/src/main.js) in several modes, the reference Go replicator (bench/peer, the same
+ * algorithm as nats-replicator in 100 lines) and, when it could be built, nats-replicator itself.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
+import { NODE_FLAGS } from "../../src/cli/node-flags";
 import { saveState, stateFilePath } from "../../src/limiter/state-file";
 import { getFreePort } from "../../test/support/servers";
 import type { BenchOptions } from "./options";
@@ -18,8 +19,7 @@ export const PEER_BIN = path.join(BIN, "sr-peer");
 export const OFFICIAL_BIN = path.join(BIN, "nats-replicator");
 export const OURS_MAIN = path.join(REPO, "dist", "src", "main.js");
 
-export const PEER_LABEL =
-  "reference Go replicator (stan.go), stand-in for nats-replicator which cannot be downloaded here";
+export const PEER_LABEL = "reference Go replicator (stan.go)";
 
 export type ContenderKind = "ours" | "peer" | "official";
 
@@ -168,7 +168,11 @@ async function launchOurs(spec: ContenderSpec, ctx: LaunchContext): Promise<Runn
   const file = path.join(ctx.dir, "sr.yaml");
   writeFileSync(file, stringify(config));
   const profileDir = spec.cpuProfile ? path.join(ctx.dir, "cpuprofile") : undefined;
-  const nodeArgs = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [];
+  // Ours runs as shipped: with the flags of the image's ENTRYPOINT.
+  const nodeArgs = [
+    ...NODE_FLAGS,
+    ...(profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : []),
+  ];
   const child = startChild(spec.id, process.execPath, [...nodeArgs, OURS_MAIN, "--config", file], {
     cwd: REPO,
   });
