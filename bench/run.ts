@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { STAN_SERVER_BIN, startStan, stopAll } from "../test/support/servers";
 import type { StanServer } from "../test/support/servers";
+import { measureBrokerLatency, probeRate } from "./lib/broker-latency";
 import { STAN_BENCH_BIN, measureCeiling } from "./lib/ceiling";
 import { LOADGEN_BIN } from "./lib/load";
 import { OURS_MAIN, PEER_BIN, PEER_LABEL, REPO, STATE_SEED, contenderList } from "./lib/contenders";
@@ -119,7 +120,8 @@ async function main(): Promise<number> {
       log,
     };
 
-    if (!o.only || o.only.includes("ceiling")) {
+    const withCeiling = !o.only || o.only.includes("ceiling");
+    if (withCeiling) {
       log("ceiling: stan-bench publish, then subscribe");
       report.ceiling = await measureCeiling(
         ctx.source,
@@ -130,6 +132,13 @@ async function main(): Promise<number> {
     }
     for (const spec of specs) {
       report.runs.push(await runScenario(spec, ctx).catch((err: unknown) => crashed(spec, err)));
+    }
+    // After the contenders, so that the probes add no load to their runs.
+    if (withCeiling && o.liveSeconds > 0) {
+      const rate = probeRate(report.runs, o.liveRate);
+      if (rate === undefined)
+        log("broker latency: skipped (no live phase of ours-ordered, no --live-rate)");
+      else report.brokerLatency = await measureBrokerLatency(ctx, rate);
     }
     if (o.limiter) {
       log("limiter-memory.ts with 1,000,000 senders");

@@ -14,7 +14,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --quick            10,000 messages, no live phase: a smoke run
   --only IDS         comma-separated contender ids (ceiling, peer, official, ours-ordered,
                      ours-queued-4, ours-queued-10, ours-limiter, ours-limiter-state-1m,
-                     ours-ordered-cpuprof)
+                     ours-ordered-cpuprof); ceiling includes the broker latency rows
   --limiter          also: limiter-memory.ts (1M senders) and a drain while 1M entries are saved
   --profile          also: CPU profile of ours, ordered, during the backlog drain
   --results DIR      where the JSON goes (default bench/results)

@@ -1,9 +1,11 @@
 /**
- * The printed table (one row per contender, ratios against the peer and the ceiling) and the
- * JSON file in bench/results/.
+ * The printed table (the ceiling, the broker's one-hop latency, one row per contender, ratios
+ * against the peer and the ceiling) and the JSON file in bench/results/.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { LOW_LOAD_FRACTION } from "./broker-latency";
+import type { BrokerLatency } from "./broker-latency";
 import type { Ceiling } from "./ceiling";
 import type { RunResult } from "./scenario";
 
@@ -13,6 +15,8 @@ export interface Report {
   machine: Record<string, unknown>;
   options: Record<string, unknown>;
   ceiling?: Ceiling | { error: string };
+  /** One-hop latency of the source server alone (src = dst), after the contenders. */
+  brokerLatency?: BrokerLatency[];
   runs: RunResult[];
   limiterMemory?: unknown;
   stateSave?: unknown;
@@ -55,6 +59,24 @@ export function formatTable(report: Report, size: number): string {
       ratio(ceiling.rate, peer),
       "1.00",
       ...Array<string>(9).fill("-"),
+    ]);
+  }
+  for (const b of report.brokerLatency ?? []) {
+    rows.push([
+      b.load === "contender"
+        ? "broker alone: one hop on the source (sr-loadgen pub+sub)"
+        : `broker alone: one hop on the source, low load (${LOW_LOAD_FRACTION * 100}%)`,
+      ...Array<string>(5).fill("-"),
+      int(b.rate),
+      fix(b.latency?.p50),
+      fix(b.latency?.p99),
+      fix(b.latency?.max),
+      ...Array<string>(3).fill("-"),
+      b.error !== undefined
+        ? `error: ${b.error.split("\n")[0] ?? ""}`
+        : b.complete === false
+          ? `incomplete: ${b.arrived ?? 0}/${b.expected ?? 0} arrived`
+          : "-",
     ]);
   }
   for (const r of report.runs) {
