@@ -1,6 +1,7 @@
 /**
  * The printed table (the ceiling, the broker's one-hop latency, one row per contender, ratios
- * against the peer and the ceiling) and the JSON file in bench/results/.
+ * against the reference Go replicator ("peer"), the official nats-replicator and the ceiling) and
+ * the JSON file in bench/results/.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -28,6 +29,7 @@ const COLUMNS = [
   "drain msg/s",
   "MB/s",
   "×peer",
+  "×official",
   "×ceiling",
   "start s",
   "live msg/s",
@@ -50,6 +52,7 @@ const ratio = (a: number | undefined, b: number | undefined): string =>
 export function formatTable(report: Report, size: number): string {
   const ceiling = report.ceiling && "rate" in report.ceiling ? report.ceiling : undefined;
   const peer = report.runs.find((r) => r.kind === "peer" && r.ok)?.drainRate;
+  const official = report.runs.find((r) => r.kind === "official" && r.ok)?.drainRate;
   const rows: string[][] = [];
   if (ceiling) {
     rows.push([
@@ -57,6 +60,7 @@ export function formatTable(report: Report, size: number): string {
       int(ceiling.rate),
       fix((ceiling.rate * size) / 1048576),
       ratio(ceiling.rate, peer),
+      ratio(ceiling.rate, official),
       "1.00",
       ...Array<string>(9).fill("-"),
     ]);
@@ -66,7 +70,7 @@ export function formatTable(report: Report, size: number): string {
       b.load === "contender"
         ? "broker alone: one hop on the source (sr-loadgen pub+sub)"
         : `broker alone: one hop on the source, low load (${LOW_LOAD_FRACTION * 100}%)`,
-      ...Array<string>(5).fill("-"),
+      ...Array<string>(6).fill("-"),
       int(b.rate),
       fix(b.latency?.p50),
       fix(b.latency?.p99),
@@ -86,7 +90,8 @@ export function formatTable(report: Report, size: number): string {
       r.label,
       failed ? `(${int(r.drainRate)})` : int(rate),
       fix(failed ? undefined : r.drainMBps),
-      r.kind === "peer" ? (failed ? "-" : "1.00") : ratio(rate, peer),
+      ratio(rate, peer),
+      ratio(rate, official),
       ratio(rate, ceiling?.rate),
       fix(r.startupSeconds, 2),
       int(r.live?.rate),
