@@ -7,6 +7,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { NODE_FLAGS } from "../src/cli/node-flags";
 import { getFreePort, startStan, stopAll } from "../test/support/servers";
 import { connectStan, closeStan } from "../test/support/stan-client";
 
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
   console.log(`starting the replicator: stream-replicator --config ${path.relative(REPO, config)}`);
   const replicator = spawn(
     process.execPath,
-    ["--import", "tsx", path.join(REPO, "src/main.ts"), "--config", config],
+    [...NODE_FLAGS, "--import", "tsx", path.join(REPO, "src/main.ts"), "--config", config],
     {
       cwd: REPO,
       stdio: ["ignore", "inherit", "inherit"],
