@@ -18,17 +18,17 @@ import { createMetrics, initTopicMetrics } from "./metrics/metrics";
 import type { Metrics } from "./metrics/metrics";
 import { samplingHooks, topicObserver } from "./metrics/observer";
 import type { TopicStatus } from "./replicator/status";
-import { Topic } from "./replicator/topic";
-import { clientId, createStanConnector, stanClientId } from "./stan/connector";
-import type { StanConnector } from "./stan/connector";
+import { Topic, workerName } from "./replicator/topic";
+import { createStanConnector, stanClientId } from "./stan/connector";
+import type { DialWire } from "./stan/wire";
 import { redactUrl } from "./util/redact";
 
 export interface AppDeps {
   logger: Logger;
   registry?: Registry;
   clock?: Clock;
-  /** Replaces the STAN connector (tests). */
-  connectorFor?: (topic: TopicConfig) => StanConnector;
+  /** The NATS connection under STAN sessions (the benchmark compares the official client). */
+  stanDial?: DialWire;
 }
 
 export interface App {
@@ -85,7 +85,7 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
       sampling?.refreshGauges();
       for (const { worker, count } of topic.inflightByWorker()) {
         metrics.inflightMessages.set(
-          { name: topic.name, worker: clientId(topic.name, worker) },
+          { name: topic.name, worker: workerName(topic.name, worker) },
           count,
         );
       }
@@ -141,18 +141,21 @@ function buildTopic(
   now: () => number,
 ): TopicParts {
   const log = deps.logger.child({ component: "topic", topic: t.name });
-  const connector = deps.connectorFor?.(t) ?? createStanConnector(t);
+  const source = createStanConnector(t, "source", deps.stanDial);
+  const target = createStanConnector(t, "target", deps.stanDial);
   initTopicMetrics(metrics, {
     name: t.name,
-    workers: Array.from({ length: t.workers }, (_, n) => clientId(t.name, n)),
+    workers: Array.from({ length: t.workers }, (_, n) => workerName(t.name, n)),
     inspectKey: t.inspect,
   });
   let sampling: TopicSampling | undefined;
   let advisoryChannel: AdvisoryChannel | undefined;
   if (t.inspect !== undefined && t.ageMs !== undefined) {
     const advisory = t.advisory;
-    if (advisory)
-      advisoryChannel = new AdvisoryChannel(() => connector.openAdvisory(advisory.cluster));
+    if (advisory) {
+      const cluster = advisory.cluster === "source" ? source : target;
+      advisoryChannel = new AdvisoryChannel(() => cluster.openPublisher());
+    }
     sampling = new TopicSampling({
       topic: t,
       stateDir: config.stateDir,
@@ -164,14 +167,15 @@ function buildTopic(
     });
   }
   const topic = new Topic(t, {
-    connector,
-    observer: topicObserver(metrics, t.name, (n) => clientId(t.name, n), t.inspect),
+    source,
+    target,
+    observer: topicObserver(metrics, t.name, (n) => workerName(t.name, n), t.inspect),
     sampler: sampling?.sampler,
     log,
     now,
     redactUrl,
     // Status and logs show the STAN client id; metric labels keep the stable `<name>_<n>`.
-    clientId: (_name, n) => stanClientId(t, n),
+    clientId: (n) => stanClientId(t, n),
   });
   const lagPoller = t.sourceMonitorUrl
     ? createLagPoller({

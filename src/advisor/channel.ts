@@ -2,7 +2,7 @@
  * A publish function on a cluster that keeps one session open and opens a new one when the
  * old one ended. Failures reject; the AdvisoryPublisher retries them.
  */
-import type { TargetSession } from "../replicator/transport";
+import type { TargetSession } from "../replicator/ports";
 
 export class AdvisoryChannel {
   private session?: Promise<TargetSession>;

@@ -7,7 +7,7 @@
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import { errorText } from "../errors";
-import { nkeySigner, parseCredentials } from "../util/nkey";
+import { nkeySigner, parseCredentials } from "../nats/nkey";
 import type { RawAuth, RawBasicAuth, RawHttpTls } from "./schema";
 import type { HttpConfig, NatsAuth, TlsConfig } from "./types";
 

@@ -1,16 +1,10 @@
 /** The typed, validated, frozen configuration every other module reads. Built by loadConfig(). */
+import type { StartPosition } from "../replicator/ports";
 
 export type LogFormat = "json" | "text";
 export type LogLevel = "error" | "warn" | "info" | "verbose" | "debug";
 
-/** Where a new durable starts. Applies only when the durable does not exist yet on the source. */
-export type StartPosition =
-  | { kind: "first" } // everything available (the original tool's behaviour, default)
-  | { kind: "new" } // only messages published after the subscription is made
-  | { kind: "last" } // the last message stored, then new ones
-  | { kind: "sequence"; sequence: number }
-  | { kind: "time"; time: Date }
-  | { kind: "delta"; ms: number };
+export type { StartPosition };
 
 export interface TlsConfig {
   /** Paths to PEM files (checked readable and parseable at load; read again at each connect). */

@@ -11,7 +11,7 @@ import { Advisor, checkIntervalMs } from "../advisor/advisor";
 import type { AdvisoryEvent, AdvisoryEventType } from "../advisor/advisor";
 import { AdvisoryPublisher } from "../advisor/publisher";
 import type { PublishFn } from "../advisor/publisher";
-import type { Sampler, SampleDecision } from "../replicator/pipeline";
+import type { SampleDecision, Sampler } from "../replicator/ports";
 import { Limiter } from "./limiter";
 import { ensureStateDir, loadState, saveState, stateFilePath } from "./state-file";
 import { TimeColumn } from "./time-column";

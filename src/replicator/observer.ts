@@ -3,10 +3,7 @@
  * count them. Keeping prom-client out of the replicator keeps the copy step testable.
  */
 import type { PublishFailureReason } from "../errors";
-import type { SideName } from "./status";
-
-export type SkipReason = "limited";
-export type PassReason = "passed" | "update_flag" | "not_json" | "no_key";
+import type { PassReason, SideName } from "./ports";
 
 export interface ReplicationObserver {
   received(worker: number, bytes: number, sequence: number, redelivered: boolean): void;

@@ -26,15 +26,8 @@
  */
 import { PublishError, errorText } from "../errors";
 import type { PublishFailureReason } from "../errors";
-import type { PassReason, ReplicationObserver } from "./observer";
-import type { InboundMessage, TargetSession } from "./transport";
-
-/** The sampling limiter as the copy step sees it. */
-export interface Sampler {
-  decide(data: Buffer): SampleDecision;
-}
-export type SampleDecision =
-  { copy: true; reason: PassReason; confirm?: () => void; release?: () => void } | { copy: false };
+import type { ReplicationObserver } from "./observer";
+import type { InboundMessage, SampleDecision, Sampler, TargetSession } from "./ports";
 
 export interface PipelineOptions {
   worker: number;
@@ -127,7 +120,7 @@ export class Pipeline {
     }
     if (this.o.copiedUnacked.delete(msg.sequence)) observer.duplicate(worker);
 
-    this.o.target.publish(this.o.subject, msg.data).then(
+    this.o.target.publish(this.o.subject, msg.data, msg).then(
       () => {
         decision.confirm?.();
         const now = this.o.now();

@@ -1,6 +1,7 @@
 /** Connection and topic state: the one thing /healthz reads. */
+import type { SideName } from "./ports";
 
-export type SideName = "source" | "target";
+export type { SideName };
 
 export type ConnectionState =
   | { kind: "connecting"; since: number; attempt: number; lastError?: string }

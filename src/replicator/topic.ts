@@ -2,23 +2,52 @@
  * One configured topic: its workers, its durable, its stall state. Workers of a topic share
  * the sampling limiter and the record of copied-but-unacknowledged sequences.
  */
-import type { TopicConfig } from "../config/types";
 import type { Logger } from "../logging/logger";
 import type { ReplicationObserver } from "./observer";
-import type { Sampler } from "./pipeline";
+import type {
+  Sampler,
+  SourceConnector,
+  StartPosition,
+  SubscribeOptions,
+  TargetConnector,
+} from "./ports";
 import type { StalledInfo, TopicStatus } from "./status";
-import type { Connector, SubscribeOptions } from "./transport";
 import { Worker } from "./worker";
 
+/** What a topic needs of its configuration (src/config's TopicConfig has all of it). */
+export interface TopicSettings {
+  /** Durable name, and the prefix of worker names `<name>_<n>`. */
+  name: string;
+  /** Source channel. */
+  topic: string;
+  targetTopic: string;
+  sourceUrls: readonly string[];
+  targetUrls: readonly string[];
+  workers: number;
+  queued: boolean;
+  queueGroup: string;
+  maxInFlight: number;
+  ackWaitMs: number;
+  publishTimeoutMs: number;
+  startAt: StartPosition;
+}
+
 export interface TopicDeps {
-  connector: Connector;
+  source: SourceConnector;
+  target: TargetConnector;
   observer: ReplicationObserver;
   sampler?: Sampler;
   log: Logger;
   now(): number;
   /** Shown in status: URLs with credentials removed. */
   redactUrl(url: string): string;
-  clientId(name: string, worker: number): string;
+  /** A worker's client id, shown in status and logs. */
+  clientId(worker: number): string;
+}
+
+/** `<name>_<n>`: a worker's name in logs and metric labels, stable across restarts. */
+export function workerName(topicName: string, worker: number): string {
+  return `${topicName}_${worker}`;
 }
 
 export class Topic {
@@ -28,7 +57,7 @@ export class Topic {
   private running?: Promise<void>;
 
   constructor(
-    readonly config: TopicConfig,
+    readonly config: TopicSettings,
     private readonly deps: TopicDeps,
   ) {
     const copiedUnacked = new Set<number>();
@@ -41,14 +70,15 @@ export class Topic {
       start: config.startAt,
     };
     this.workers = Array.from({ length: config.workers }, (_, id) => {
-      const clientId = deps.clientId(config.name, id);
+      const clientId = deps.clientId(id);
       return new Worker({
         id,
         clientId,
         ordered: !config.queued,
         subscription,
         targetSubject: config.targetTopic,
-        connector: deps.connector,
+        source: deps.source,
+        target: deps.target,
         observer: deps.observer,
         sampler: deps.sampler,
         log: deps.log.child({ worker: id, clientId }),

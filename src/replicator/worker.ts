@@ -10,16 +10,18 @@ import type { Logger } from "../logging/logger";
 import { RECONNECT_BACKOFF, backoffDelay, sleep } from "./backoff";
 import type { ReplicationObserver } from "./observer";
 import { Pipeline } from "./pipeline";
-import type { Sampler } from "./pipeline";
-import type { ConnectionState, SideName, WorkerStatus } from "./status";
 import type {
-  Connector,
+  Sampler,
+  Session,
   SessionEnd,
-  SessionLike,
+  SideName,
+  SourceConnector,
   SourceSession,
   SubscribeOptions,
+  TargetConnector,
   TargetSession,
-} from "./transport";
+} from "./ports";
+import type { ConnectionState, WorkerStatus } from "./status";
 
 export interface WorkerOptions {
   id: number;
@@ -27,7 +29,8 @@ export interface WorkerOptions {
   ordered: boolean;
   subscription: SubscribeOptions;
   targetSubject: string;
-  connector: Connector;
+  source: SourceConnector;
+  target: TargetConnector;
   observer: ReplicationObserver;
   sampler?: Sampler;
   log: Logger;
@@ -166,10 +169,10 @@ export class Worker {
   ): Promise<SourceSession | TargetSession | undefined> {
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
-        const session: SessionLike & (SourceSession | TargetSession) = await this.o.connector.open(
-          side,
-          this.o.id,
-        );
+        const session: Session & (SourceSession | TargetSession) =
+          side === "source"
+            ? await this.o.source.openSource(this.o.id)
+            : await this.o.target.openTarget(this.o.id);
         if (signal.aborted) {
           await session.close();
           return undefined;

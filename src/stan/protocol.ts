@@ -10,7 +10,7 @@
  *
  * This file has the encoders, ./protocol-decode.ts the decoders.
  */
-import { decimalDigits, writeDecimal } from "./decimal";
+import { decimalDigits, writeDecimal } from "../nats/decimal";
 
 /** Protobuf wire types. */
 export const VARINT = 0;
@@ -18,7 +18,8 @@ export const FIXED64 = 1;
 export const LENGTH_DELIMITED = 2;
 export const FIXED32 = 5;
 
-export enum StartPosition {
+/** The wire values of the SubscriptionRequest startPosition field. */
+export enum StartPositionCode {
   NewOnly = 0,
   LastReceived = 1,
   TimeDeltaStart = 2,
@@ -90,7 +91,7 @@ export interface SubscriptionRequest {
   maxInFlight: number;
   ackWaitSeconds: number;
   durableName?: string;
-  startPosition: StartPosition;
+  startPosition: StartPositionCode;
   startSequence?: number;
   /** Nanoseconds before now. */
   startTimeDeltaNs?: number;

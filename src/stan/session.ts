@@ -7,10 +7,9 @@
  * a transparent reconnect can lose what sat in the socket buffer while it flushes later
  * publishes and acks, which would reorder an ordered topic.
  *
- * The streaming protocol is spoken here directly, over the NATS connection of ./nats-wire.ts
- * and with the protobuf envelopes of ./protocol.ts. They replaced node-nats-streaming 0.3.2
- * and then the `nats` v2 client, whose per-message costs were several times those of the
- * replication itself (profiles in README.md, Performance). What the protocol asks of a client:
+ * The streaming protocol is spoken here directly, over a NATS connection and with the protobuf
+ * envelopes of ./protocol.ts (why not a client library: README, "Libraries and why"). What the
+ * protocol asks of a client:
  * - connect: a request to `_STAN.discover.<cluster id>` with a heartbeat inbox the server
  *   pings (we answer), then our own pings to the server's ping subject (protocol 1);
  * - publish: a PubMsg to `<pubPrefix>.<subject>` with a guid; the server answers a PubAck on
@@ -40,14 +39,18 @@ import {
 } from "./protocol-decode";
 import type { ConnectResponse } from "./protocol-decode";
 import { describeConnectError } from "./connect-errors";
-import { NatsWire } from "./nats-wire";
-import { subscriptionRequest } from "./session-options";
 import type {
   InboundMessage,
+  PublishOutcome,
   SessionEnd,
-  SessionOptions,
+  SourceSession,
   SubscribeOptions,
-} from "./session-options";
+  TargetSession,
+} from "../replicator/ports";
+import { subscriptionRequest } from "./session-options";
+import type { SessionOptions } from "./session-options";
+import { dialNats } from "./wire";
+import type { DialWire, StanWire } from "./wire";
 
 /**
  * Bytes the STAN envelope adds to a payload besides the client id and the subject (guid,
@@ -58,11 +61,11 @@ const EMPTY = Buffer.alloc(0);
 
 interface PendingPublish {
   deadline: number;
-  resolve(): void;
+  resolve(outcome: PublishOutcome): void;
   reject(err: PublishError): void;
 }
 
-export class StanSession {
+export class StanSession implements SourceSession, TargetSession {
   /** Resolves exactly once, when the session is over for any reason. */
   readonly ended: Promise<SessionEnd>;
   private endWith!: (end: SessionEnd) => void;
@@ -81,7 +84,7 @@ export class StanSession {
   private proto!: ConnectResponse;
 
   private constructor(
-    private readonly nc: NatsWire,
+    private readonly nc: StanWire,
     readonly options: SessionOptions,
   ) {
     this.ended = new Promise((resolve) => (this.endWith = resolve));
@@ -89,11 +92,11 @@ export class StanSession {
   }
 
   /** Connects once. Rejects with a retriable ConnectionError; the caller owns retrying. */
-  static async open(options: SessionOptions): Promise<StanSession> {
+  static async open(options: SessionOptions, dial: DialWire = dialNats): Promise<StanSession> {
     const attempt = { tls: options.tls !== undefined };
-    let nc: NatsWire;
+    let nc: StanWire;
     try {
-      nc = await NatsWire.connect({
+      nc = await dial({
         ...options,
         name: options.clientId,
         timeoutMs: options.connectTimeoutMs,
@@ -188,15 +191,11 @@ export class StanSession {
     return max - ENVELOPE_FIXED_BYTES - this.options.clientId.length - subject.length;
   }
 
-  get closed(): boolean {
-    return this.isEnded;
-  }
-
   /**
    * Publishes and settles exactly once: resolved on the server's PubAck, rejected with a
    * PublishError on an error answer, on the publish timeout, or when the session ends.
    */
-  publish(subject: string, data: Buffer): Promise<void> {
+  publish(subject: string, data: Buffer): Promise<PublishOutcome> {
     return new Promise((resolve, reject) => {
       if (this.isEnded || this.transportGone) {
         reject(new PublishError("session closed", "connection_closed"));
@@ -238,7 +237,7 @@ export class StanSession {
     const entry = this.pending.get(guid);
     if (entry === undefined) return; // answered after its timeout: already failed
     this.pending.delete(guid);
-    if (reason === undefined) entry.resolve();
+    if (reason === undefined) entry.resolve("stored");
     else entry.reject(new PublishError(text ?? "", reason));
   }
 

@@ -10,7 +10,7 @@ import https from "node:https";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { StanOptions } from "node-nats-streaming";
-import { encodeUserSeed, nkeySigner } from "../../src/util/nkey";
+import { encodeUserSeed, nkeySigner } from "../../src/nats/nkey";
 import { makeTestCerts } from "../support/certs";
 import { startReplicator, topicConfig, waitForHealth } from "../support/replicator-process";
 import type { ReplicatorProcess } from "../support/replicator-process";

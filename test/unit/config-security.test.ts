@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config";
 import type { AppConfig, LoadOptions, TopicConfig } from "../../src/config";
 import { ConfigError } from "../../src/errors";
-import { encodeUserSeed, nkeySigner, parseCredentials } from "../../src/util/nkey";
+import { encodeUserSeed, nkeySigner, parseCredentials } from "../../src/nats/nkey";
 import { makeTestCerts } from "../support/certs";
 
 const tmp = mkdtempSync(join(tmpdir(), "sr-config-security-"));

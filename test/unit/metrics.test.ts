@@ -5,7 +5,8 @@ import { Registry } from "prom-client";
 import { createMetrics, initTopicMetrics } from "../../src/metrics/metrics";
 import type { Metrics } from "../../src/metrics/metrics";
 import { topicObserver } from "../../src/metrics/observer";
-import type { PassReason, ReplicationObserver } from "../../src/replicator/observer";
+import type { ReplicationObserver } from "../../src/replicator/observer";
+import type { PassReason } from "../../src/replicator/ports";
 
 /** The Go original's metrics: name, type and labels must not change (dashboards use them). */
 const ORIGINAL: [string, string, string[]][] = [

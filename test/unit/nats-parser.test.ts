@@ -2,7 +2,7 @@
 // messages come out, byte-exact, in order.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MessageParser, errText } from "../../src/stan/nats-parser";
+import { MessageParser, errText } from "../../src/nats/parser";
 
 type Event =
   | { kind: "msg"; sid: number; reply: string | undefined; data: string }

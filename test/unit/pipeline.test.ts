@@ -1,11 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Pipeline } from "../../src/replicator/pipeline";
-import type { PipelineOptions, Sampler } from "../../src/replicator/pipeline";
+import type { PipelineOptions } from "../../src/replicator/pipeline";
 import { nullObserver } from "../../src/replicator/observer";
 import type { ReplicationObserver } from "../../src/replicator/observer";
 import { PublishError } from "../../src/errors";
-import type { InboundMessage, TargetSession } from "../../src/replicator/transport";
+import type {
+  InboundMessage,
+  PublishOutcome,
+  Sampler,
+  TargetSession,
+} from "../../src/replicator/ports";
 
 /** A target whose publishes stay pending until the test settles them. */
 class FakeTarget implements TargetSession {
@@ -15,12 +20,16 @@ class FakeTarget implements TargetSession {
   }
   readonly published: Array<{
     data: string;
-    resolve: () => void;
+    resolve: (outcome?: PublishOutcome) => void;
     reject: (e: unknown) => void;
   }> = [];
-  publish(_subject: string, data: Buffer): Promise<void> {
+  publish(_subject: string, data: Buffer): Promise<PublishOutcome> {
     return new Promise((resolve, reject) => {
-      this.published.push({ data: data.toString(), resolve, reject });
+      this.published.push({
+        data: data.toString(),
+        resolve: (outcome = "stored") => resolve(outcome),
+        reject,
+      });
     });
   }
   async close(): Promise<void> {}

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import {
   AckEncoder,
   PubMsgEncoder,
-  StartPosition,
+  StartPositionCode,
   encodeCloseRequest,
   encodeConnectRequest,
   encodePing,
@@ -113,7 +113,7 @@ test("protocol - ConnectRequest, SubscriptionRequest, Ping and CloseRequest matc
       maxInFlight: 1024,
       ackWaitSeconds: 30,
       durableName: "d",
-      startPosition: StartPosition.TimeDeltaStart,
+      startPosition: StartPositionCode.TimeDeltaStart,
       startTimeDeltaNs: 3_600_000 * 1e6,
     }),
   );
@@ -121,7 +121,7 @@ test("protocol - ConnectRequest, SubscriptionRequest, Ping and CloseRequest matc
   assert.equal(sub("MaxInFlight"), 1024);
   assert.equal(sub("AckWaitInSecs"), 30);
   assert.equal(sub("DurableName"), "d");
-  assert.equal(sub("StartPosition"), StartPosition.TimeDeltaStart);
+  assert.equal(sub("StartPosition"), StartPositionCode.TimeDeltaStart);
   assert.equal(Number(sub("StartTimeDelta")), 3_600_000 * 1e6);
   assert.deepEqual(
     Buffer.from(parse("Ping", encodePing(connId))("ConnId_asU8") as Uint8Array),

@@ -4,8 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { authOptions, loadTls, splitUrl } from "../../src/stan/connector";
-import { encodeUserSeed, nkeySigner } from "../../src/util/nkey";
+import { authOptions, loadTls, splitUrl } from "../../src/nats/endpoint";
+import { encodeUserSeed, nkeySigner } from "../../src/nats/nkey";
 import { makeTestCerts } from "../support/certs";
 
 test("splitUrl - a URL without credentials is left as it is", () => {

@@ -8,7 +8,7 @@ import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 
 /** NKey authentication: `nkey` is the public key (or `userJwt` a user JWT), `signNonce` signs
  * the server's nonce. */
-export interface WireAuth {
+export interface ConnectAuth {
   user?: string;
   pass?: string;
   token?: string;
@@ -127,7 +127,7 @@ export function upgrade(
 }
 
 /** The CONNECT fields for the configured credentials. */
-export function credentials(o: WireAuth, nonce: string | undefined): Record<string, string> {
+export function credentials(o: ConnectAuth, nonce: string | undefined): Record<string, string> {
   if (o.user !== undefined) return { user: o.user, pass: o.pass ?? "" };
   if (o.token !== undefined) return { auth_token: o.token };
   if (o.signNonce === undefined) return {};

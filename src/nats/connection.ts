@@ -17,13 +17,13 @@ import type * as net from "node:net";
 import * as tls from "node:tls";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { decimalDigits, writeDecimal } from "./decimal";
-import { credentials, dial, hostPort, parseInfo, readLine, upgrade } from "./nats-handshake";
-import type { ServerInfo, WireAuth } from "./nats-handshake";
-import { MessageParser, errText } from "./nats-parser";
+import { credentials, dial, hostPort, parseInfo, readLine, upgrade } from "./handshake";
+import type { ServerInfo, ConnectAuth } from "./handshake";
+import { MessageParser, errText } from "./parser";
 
-export type { WireAuth };
+export type { ConnectAuth };
 
-export interface WireOptions extends WireAuth {
+export interface ConnectOptions extends ConnectAuth {
   /** nats://host:port or tls://host:port */
   url: string;
   tls?: TlsConnectionOptions;
@@ -48,7 +48,7 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 /** Above this many buffered bytes the outbound buffer is written at once. */
 const FLUSH_BYTES = 64 * 1024;
 
-export class NatsWire {
+export class NatsConnection {
   /** Resolves once, when the connection is gone: with the error that ended it, if any. */
   readonly closed: Promise<Error | undefined>;
   private closeWith!: (err: Error | undefined) => void;
@@ -83,7 +83,7 @@ export class NatsWire {
   }
 
   /** Connects, upgrades to TLS when either side asks, authenticates; rejects on any failure. */
-  static async connect(o: WireOptions): Promise<NatsWire> {
+  static async connect(o: ConnectOptions): Promise<NatsConnection> {
     const { host, port } = hostPort(o.url);
     let socket: net.Socket = await dial(host, port, o.timeoutMs);
     try {
@@ -96,7 +96,7 @@ export class NatsWire {
       if (o.tls !== undefined || info.tls_required === true) {
         socket = await upgrade(socket, host, o.tls ?? {}, o.timeoutMs);
       } else if (rest.length > 0) socket.unshift(rest);
-      const wire = new NatsWire(socket, info);
+      const wire = new NatsConnection(socket, info);
       await wire.handshake(o);
       return wire;
     } catch (err) {
@@ -106,7 +106,7 @@ export class NatsWire {
   }
 
   /** CONNECT + PING; the server answers PONG, or -ERR when it refuses us. */
-  private async handshake(o: WireOptions): Promise<void> {
+  private async handshake(o: ConnectOptions): Promise<void> {
     const connect = {
       verbose: false,
       pedantic: false,

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { NatsWire } from "../../src/stan/nats-wire";
+import { NatsConnection } from "../../src/nats/connection";
 
 async function peer(
   onConnection: (socket: net.Socket) => void,
@@ -21,7 +21,7 @@ async function connectError(
 ): Promise<{ message: string; ms: number }> {
   const started = Date.now();
   try {
-    await NatsWire.connect({ url, name: "t", timeoutMs });
+    await NatsConnection.connect({ url, name: "t", timeoutMs });
   } catch (err) {
     return { message: (err as Error).message, ms: Date.now() - started };
   }
