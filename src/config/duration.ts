@@ -39,3 +39,8 @@ export function parseDuration(text: string): number | undefined {
   }
   return Number.isFinite(ns) && ns <= MAX_NS ? ns / 1e6 : undefined;
 }
+
+/** Milliseconds of a duration the schema has already validated. */
+export function durationMs(duration: string): number {
+  return parseDuration(duration) ?? NaN;
+}

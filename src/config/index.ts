@@ -1,7 +1,9 @@
 /** The configuration: the only folder that imports convict. */
 export { loadConfig } from "./load";
-export type { ConfigOverrides, LoadOptions } from "./load";
+export type { LoadOptions } from "./load";
+export { CONFIG_ENV, ENV_VARS } from "./env";
+export type { ConfigOverrides } from "./env";
 export { parseDuration } from "./duration";
-export { CONFIG_ENV, ENV_VARS, describeSettings } from "./schema";
-export type { SettingDoc } from "./schema";
+export { describeSettings } from "./docs";
+export type { SettingDoc } from "./docs";
 export type * from "./types";

@@ -1,20 +1,22 @@
 /**
- * The security blocks after convict validated their shape: files the configuration refers to
- * (TLS certificates and keys, password/token/seed files, credentials files) are read and
- * checked here, so a missing or broken one stops the start with one line naming the key and
- * the file instead of failing at every connect. Problems never include a secret's value.
+ * The security blocks (source_auth / target_auth, http_tls, http_basic_auth; the files of a
+ * tls block): each block is validated, then the files the configuration refers to (TLS
+ * certificates and keys, password/token/seed files, credentials files) are read and checked,
+ * so a missing or broken one stops the start with one line naming the key and the file
+ * instead of failing at every connect. Problems never include a secret's value.
  */
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import { errorText } from "../errors";
 import { nkeySigner, parseCredentials } from "../nats/nkey";
-import type { RawAuth, RawBasicAuth, RawHttpTls } from "./schema";
+import type { RawAuth, RawBasicAuth, RawHttpTls } from "./schema/security";
+import { authSchema, basicAuthSchema, httpTlsSchema } from "./schema/security";
 import type { HttpConfig, NatsAuth, TlsConfig } from "./types";
+import { validateBlock } from "./validate";
+import type { Fail, Mapping } from "./validate";
 
 /** Reads a file the configuration refers to (fs.readFileSync unless a test gives another). */
 export type ReadFile = (path: string) => Buffer;
-/** Reports a problem at `key` (relative to the block being checked); never returns. */
-type Fail = (key: string, problem: string) => never;
 
 /** The file's bytes, or a problem `cannot read <path> (<code>)` at `key`. */
 export function readReferenced(path: string, key: string, readFile: ReadFile, fail: Fail): Buffer {
@@ -35,17 +37,19 @@ export function checkTlsFiles(tls: TlsConfig, readFile: ReadFile, fail: Fail): v
 }
 
 /** The http_tls block: both files readable, and the key belongs to the certificate. */
-export function loadHttpTls(raw: RawHttpTls, readFile: ReadFile, fail: Fail): HttpConfig["tls"] {
+export function loadHttpTls(block: Mapping, readFile: ReadFile, fail: Fail): HttpConfig["tls"] {
+  const raw = validateBlock<RawHttpTls>(httpTlsSchema, block, fail);
   keyPair(raw.cert, raw.key, "cert", "key", readFile, fail);
   return { cert: raw.cert, key: raw.key };
 }
 
 /** The http_basic_auth block, with password_file read. */
 export function loadBasicAuth(
-  raw: RawBasicAuth,
+  block: Mapping,
   readFile: ReadFile,
   fail: Fail,
 ): HttpConfig["basicAuth"] {
+  const raw = validateBlock<RawBasicAuth>(basicAuthSchema, block, fail);
   if (raw.user.includes(":")) fail("user", "must not contain a colon (basic auth cannot carry it)");
   const password = secret(raw, "password", readFile, fail);
   if (password === undefined) fail("password", "is required (or password_file)");
@@ -56,7 +60,8 @@ export function loadBasicAuth(
  * A source_auth / target_auth block: exactly one way to authenticate (user + password, token,
  * NKey seed or credentials file); undefined for an empty block.
  */
-export function loadAuth(raw: RawAuth, readFile: ReadFile, fail: Fail): NatsAuth | undefined {
+export function loadAuth(block: Mapping, readFile: ReadFile, fail: Fail): NatsAuth | undefined {
+  const raw = validateBlock<RawAuth>(authSchema, block, fail);
   const given = (key: keyof RawAuth): boolean => raw[key] !== null;
   const methods = [
     ["user", "password", "password_file"],
