@@ -1,6 +1,6 @@
 /**
  * Limiter (+ advisor) memory and persistence figures for 1,000,000 distinct senders, through
- * TopicSampling as the replicator wires it: RSS before and after tracking them, peak RSS and
+ * TopicSampler as the replicator wires it: RSS before and after tracking them, peak RSS and
  * longest event-loop block while saving, then loading the saved files in a fresh process (as at a
  * restart) and saving again there.
  *
@@ -13,9 +13,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import type { TopicConfig } from "../src/config/types";
-import { Limiter } from "../src/limiter/limiter";
-import { TopicSampling } from "../src/limiter/sampling";
-import { stateFilePath } from "../src/limiter/state-file";
+import { Limiter } from "../src/sampling/limiter";
+import { TopicSampler } from "../src/sampling/topic-sampler";
+import { stateFilePath } from "../src/sampling/state-file";
 import { createTestLogger } from "../src/logging/logger";
 
 const AGE = 3_600_000;
@@ -70,7 +70,7 @@ async function measure<T>(
   return { took, block: h.max / 1e6, peak: peak() };
 }
 
-function sampling(stateDir: string, now: () => number): TopicSampling {
+function sampling(stateDir: string, now: () => number): TopicSampler {
   const topic = {
     key: "cmdb",
     name: "cmdb",
@@ -78,7 +78,7 @@ function sampling(stateDir: string, now: () => number): TopicSampling {
     ageMs: AGE,
     advisory: ADVISOR ? { target: "adv", cluster: "target", ageMs: AGE / 2 } : undefined,
   } as TopicConfig;
-  return new TopicSampling({
+  return new TopicSampler({
     topic,
     stateDir,
     saveIntervalMs: 24 * AGE,

@@ -9,8 +9,8 @@ import type { Clock } from "./clock";
 import type { AppConfig, TopicConfig } from "./config/types";
 import { createHttpServer } from "./http/server";
 import type { HttpServer } from "./http/server";
-import { AdvisoryChannel } from "./advisor/channel";
-import { TopicSampling } from "./limiter/sampling";
+import { AdvisoryChannel } from "./sampling/advisory-channel";
+import { TopicSampler } from "./sampling/topic-sampler";
 import type { Logger } from "./logging/logger";
 import { createLagPoller } from "./metrics/lag-poller";
 import type { LagPoller } from "./metrics/lag-poller";
@@ -48,7 +48,7 @@ const LAG_POLL_MS = 10_000;
 
 interface TopicParts {
   topic: Topic;
-  sampling?: TopicSampling;
+  sampling?: TopicSampler;
   advisoryChannel?: AdvisoryChannel;
   lagPoller?: LagPoller;
 }
@@ -148,7 +148,7 @@ function buildTopic(
     workers: Array.from({ length: t.workers }, (_, n) => workerName(t.name, n)),
     inspectKey: t.inspect,
   });
-  let sampling: TopicSampling | undefined;
+  let sampling: TopicSampler | undefined;
   let advisoryChannel: AdvisoryChannel | undefined;
   if (t.inspect !== undefined && t.ageMs !== undefined) {
     const advisory = t.advisory;
@@ -156,7 +156,7 @@ function buildTopic(
       const cluster = advisory.cluster === "source" ? source : target;
       advisoryChannel = new AdvisoryChannel(() => cluster.openPublisher());
     }
-    sampling = new TopicSampling({
+    sampling = new TopicSampler({
       topic: t,
       stateDir: config.stateDir,
       saveIntervalMs: config.stateSaveIntervalMs,

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { NODE_FLAGS } from "../../src/cli/node-flags";
-import { saveState, stateFilePath } from "../../src/limiter/state-file";
+import { saveState, stateFilePath } from "../../src/sampling/state-file";
 import { getFreePort } from "../../test/support/servers";
 import type { BenchOptions } from "./options";
 import { startChild } from "./proc";

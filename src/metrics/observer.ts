@@ -1,6 +1,6 @@
 /** Turns the replicator's events for one topic into metric updates. */
 import type { ReplicationObserver } from "../replicator/observer";
-import type { SamplingHooks } from "../limiter/sampling";
+import type { SamplingHooks } from "../sampling/topic-sampler";
 import type { Metrics } from "./metrics";
 
 export function topicObserver(

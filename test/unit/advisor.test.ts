@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AGE_ADVISORY_SCHEMA, Advisor, checkIntervalMs } from "../../src/advisor/advisor";
-import type { AdvisoryEvent } from "../../src/advisor/advisor";
-import { Limiter } from "../../src/limiter/limiter";
-import { TimeColumn } from "../../src/limiter/time-column";
-import { ValueTable } from "../../src/limiter/value-table";
+import { AGE_ADVISORY_SCHEMA, Advisor, checkIntervalMs } from "../../src/sampling/advisor";
+import type { AdvisoryEvent } from "../../src/sampling/advisor";
+import { Limiter } from "../../src/sampling/limiter";
+import { TimeColumn } from "../../src/value-table/time-column";
+import { ValueTable } from "../../src/value-table/value-table";
 import { FakeClock } from "../support/fake-clock";
 
 const ADVISORY = 60_000;

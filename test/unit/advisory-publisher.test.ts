@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AdvisoryPublisher, backoffDelayMs } from "../../src/advisor/publisher";
-import type { SleepFn } from "../../src/advisor/publisher";
-import { AGE_ADVISORY_SCHEMA } from "../../src/advisor/advisor";
-import type { AdvisoryEvent } from "../../src/advisor/advisor";
+import { AdvisoryPublisher, backoffDelayMs } from "../../src/sampling/advisory-publisher";
+import type { SleepFn } from "../../src/sampling/advisory-publisher";
+import { AGE_ADVISORY_SCHEMA } from "../../src/sampling/advisor";
+import type { AdvisoryEvent } from "../../src/sampling/advisor";
 import { ReplicatorError } from "../../src/errors";
 
 function event(value: string, kind: AdvisoryEvent["event"] = "timeout"): AdvisoryEvent {

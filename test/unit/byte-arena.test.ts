@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ByteArena } from "../../src/limiter/byte-arena";
-import { PagedArray } from "../../src/limiter/paged-array";
+import { ByteArena } from "../../src/value-table/byte-arena";
+import { PagedArray } from "../../src/value-table/paged-array";
 
 const MiB = 1 << 20;
 const bytes = (s: string): Buffer => Buffer.from(s, "utf8");

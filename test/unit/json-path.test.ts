@@ -6,7 +6,7 @@ import {
   parseObject,
   readFlag,
   valueAt,
-} from "../../src/limiter/json-path";
+} from "../../src/sampling/json-path";
 import { ConfigError } from "../../src/errors";
 
 const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Limiter } from "../../src/limiter/limiter";
-import type { Decision } from "../../src/limiter/limiter";
+import { Limiter } from "../../src/sampling/limiter";
+import type { Decision } from "../../src/sampling/limiter";
 import { ConfigError } from "../../src/errors";
 import { FakeClock } from "../support/fake-clock";
 

@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { ensureStateDir, loadState, saveState, stateFilePath } from "../../src/limiter/state-file";
-import type { LoadOptions, LoadResult } from "../../src/limiter/state-file";
-import { Limiter } from "../../src/limiter/limiter";
-import { TimeColumn } from "../../src/limiter/time-column";
+import { ensureStateDir, loadState, saveState, stateFilePath } from "../../src/sampling/state-file";
+import type { LoadOptions, LoadResult } from "../../src/sampling/state-file";
+import { Limiter } from "../../src/sampling/limiter";
+import { TimeColumn } from "../../src/value-table/time-column";
 import { ConfigError, ReplicatorError } from "../../src/errors";
 import { FakeClock } from "../support/fake-clock";
 

@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ValueTable } from "../../src/limiter/value-table";
-import { TimeColumn } from "../../src/limiter/time-column";
-import { seededHash } from "../../src/limiter/value-key";
+import { ValueTable } from "../../src/value-table/value-table";
+import { TimeColumn } from "../../src/value-table/time-column";
+import { seededHash } from "../../src/value-table/value-key";
 
 const T0 = Date.UTC(2024, 0, 1);
 

@@ -14,9 +14,9 @@
  */
 import type { Clock } from "../clock";
 import { ConfigError } from "../errors";
+import { TimeColumn } from "../value-table/time-column";
 import type { JsonPath } from "./json-path";
 import { compilePath, parseObject, readFlag, stringAt } from "./json-path";
-import { TimeColumn } from "./time-column";
 
 export interface LimiterOptions {
   /** Dotted path of the key whose value is limited, e.g. `sender` or `identity.fqdn`. */
@@ -26,7 +26,7 @@ export interface LimiterOptions {
   /** A value is copied at most once per this many milliseconds. */
   ageMs: number;
   clock: Clock;
-  /** Where last-copied times are kept; a column of its own by default. TopicSampling passes a
+  /** Where last-copied times are kept; a column of its own by default. TopicSampler passes a
    * column of a table shared with the Advisor, so each sender's name is stored once. */
   values?: TimeColumn;
 }

@@ -14,11 +14,11 @@
  *   (`timeout`, or `timeout` + `expire` after which the value starts afresh without `recover`).
  *   It returns a shared empty array in the common case, so per-message cost is one table lookup.
  * Last-seen times live in a TimeColumn (its mark: timed out), compact enough for a million
- * senders; TopicSampling shares its table with the Limiter so each name is stored once.
+ * senders; TopicSampler shares its table with the Limiter so each name is stored once.
  * When advisoryAgeMs >= expireAgeMs, timeout and expire come together at expireAgeMs.
  */
 import type { Clock } from "../clock";
-import { TimeColumn } from "../limiter/time-column";
+import { TimeColumn } from "../value-table/time-column";
 
 export const AGE_ADVISORY_SCHEMA = "https://choria.io/schemas/sr/v1/age_advisory.json";
 

@@ -18,9 +18,9 @@ import { createHash } from "node:crypto";
 import { constants as fsConstants, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ConfigError, ReplicatorError, errorText } from "../errors";
+import { TimeColumn } from "../value-table/time-column";
 import { EntryLine, maxEntryLength, putEntry } from "./entry-line";
 import { ChunkWriter, readAt, readLines } from "./state-io";
-import { TimeColumn } from "./time-column";
 
 export const STATE_FILE_VERSION = 1;
 /** The header and the trailer are looked for within this many bytes of either end. */
