@@ -18,6 +18,8 @@ export const BIN = path.join(REPO, "tools", "bin");
 export const PEER_BIN = path.join(BIN, "sr-peer");
 export const OFFICIAL_BIN = path.join(BIN, "nats-replicator");
 export const OURS_MAIN = path.join(REPO, "dist", "src", "main.js");
+/** Ours with STAN sessions over the official NATS client (the NATS-client A/B). */
+const OURS_OFFICIAL_NATS_MAIN = path.join(REPO, "dist", "bench", "official-nats-main.js");
 
 export const PEER_LABEL = "reference Go replicator (stan.go)";
 
@@ -36,6 +38,8 @@ export interface ContenderSpec {
   stateSeed?: number;
   /** Runs node with --cpu-prof (drain only). */
   cpuProfile?: boolean;
+  /** Ours' entry point, when not dist/src/main.js. */
+  main?: string;
 }
 
 export interface Endpoint {
@@ -101,8 +105,15 @@ export function contenderList(o: BenchOptions): ContenderSpec[] {
       limiter: false,
     });
   }
+  list.push(ours("ours-ordered", "ours: ordered (workers 1)", {}));
+  if (o.natsAb || o.only?.includes("ours-ordered-official-nats")) {
+    list.push(
+      ours("ours-ordered-official-nats", "ours: ordered, STAN over @nats-io/nats-core", {
+        main: OURS_OFFICIAL_NATS_MAIN,
+      }),
+    );
+  }
   list.push(
-    ours("ours-ordered", "ours: ordered (workers 1)", {}),
     ours("ours-queued-4", "ours: queued, 4 workers", { ordered: false, workers: 4 }),
     ours("ours-queued-10", "ours: queued, 10 workers", { ordered: false, workers: 10 }),
     ours("ours-limiter", `ours: ordered + limiter (${o.senders} senders; received msg/s)`, {
@@ -173,7 +184,8 @@ async function launchOurs(spec: ContenderSpec, ctx: LaunchContext): Promise<Runn
     ...NODE_FLAGS,
     ...(profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : []),
   ];
-  const child = startChild(spec.id, process.execPath, [...nodeArgs, OURS_MAIN, "--config", file], {
+  const main = spec.main ?? OURS_MAIN;
+  const child = startChild(spec.id, process.execPath, [...nodeArgs, main, "--config", file], {
     cwd: REPO,
   });
   return { child, metrics: () => scrapeMetrics(port), profileDir };

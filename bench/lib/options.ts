@@ -14,7 +14,10 @@ export const USAGE = `Usage: npm run bench -- [options]
   --quick            10,000 messages, no live phase: a smoke run
   --only IDS         comma-separated contender ids (ceiling, peer, official, ours-ordered,
                      ours-queued-4, ours-queued-10, ours-limiter, ours-limiter-state-1m,
-                     ours-ordered-cpuprof); ceiling includes the broker latency rows
+                     ours-ordered-cpuprof, ours-ordered-official-nats); ceiling includes
+                     the broker latency rows
+  --nats-ab          also: ours ordered with STAN over the official NATS client (A/B of
+                     the project's own NATS client; bench/lib/official-nats.ts)
   --limiter          also: limiter-memory.ts (1M senders) and a drain while 1M entries are saved
   --profile          also: CPU profile of ours, ordered, during the backlog drain
   --results DIR      where the JSON goes (default bench/results)
@@ -33,6 +36,7 @@ export interface BenchOptions {
   only?: string[];
   limiter: boolean;
   profile: boolean;
+  natsAb: boolean;
   results?: string;
   help: boolean;
 }
@@ -67,6 +71,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       only: { type: "string" },
       limiter: { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
+      "nats-ab": { type: "boolean", default: false },
       results: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -94,6 +99,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       .filter((s) => s.length > 0),
     limiter: values.limiter ?? false,
     profile: values.profile ?? false,
+    natsAb: values["nats-ab"] ?? false,
     results: values.results,
     help: values.help ?? false,
   };
