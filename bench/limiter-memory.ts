@@ -16,7 +16,7 @@ import type { TopicConfig } from "../src/config/types";
 import { Limiter } from "../src/sampling/limiter";
 import { TopicSampler } from "../src/sampling/topic-sampler";
 import { stateFilePath } from "../src/sampling/state-file";
-import { createTestLogger } from "../src/logging/logger";
+import { createTestLogger } from "../test/support/test-logger";
 
 const AGE = 3_600_000;
 const args = process.argv.slice(2);

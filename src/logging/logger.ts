@@ -163,7 +163,20 @@ function renameReserved(fields: LogFields): LogFields {
   return out;
 }
 
-type WriteFn = (level: LogLevel, message: string, fields: LogFields) => void;
+/** Where a logger's entries go, after the logger added its context. */
+export type WriteFn = (level: LogLevel, message: string, fields: LogFields) => void;
+
+/**
+ * A logger over any output: `write` gets every entry with its message and fields redacted and
+ * rendered as createLogger() writes them (test/support/test-logger.ts keeps them in memory).
+ */
+export function loggerOver(write: WriteFn, options: { level: LogLevel; stacks: boolean }): Logger {
+  const max = LEVELS.indexOf(options.level);
+  return makeLogger((level, message, fields) => {
+    if (LEVELS.indexOf(level) > max) return;
+    write(level, redactText(message), renderFields(fields, { stacks: options.stacks }));
+  }, {});
+}
 
 function makeLogger(write: WriteFn, context: LogFields): Logger {
   const at =
@@ -287,41 +300,4 @@ function ownMessage(e: unknown): string {
       .filter(Boolean)
       .join("; ");
   return "";
-}
-
-// ---------------------------------------------------------------------------------------------
-// In-memory logger for tests
-
-export interface LogEntry {
-  level: LogLevel;
-  message: string;
-  /** Context and entry fields after rendering and redaction. */
-  fields: LogFields;
-}
-
-export interface TestLogger extends Logger {
-  /** Every entry at or above the level, oldest first; shared with child loggers. */
-  readonly entries: LogEntry[];
-  clear(): void;
-  /** Entries with this exact message. */
-  find(message: string): LogEntry[];
-}
-
-/** A logger that keeps entries in memory. Defaults: level debug, no stacks. */
-export function createTestLogger(options: { level?: LogLevel; stacks?: boolean } = {}): TestLogger {
-  const max = LEVELS.indexOf(options.level ?? "debug");
-  const stacks = options.stacks ?? false;
-  const entries: LogEntry[] = [];
-  const write: WriteFn = (level, message, fields) => {
-    if (LEVELS.indexOf(level) > max) return;
-    entries.push({ level, message: redactText(message), fields: renderFields(fields, { stacks }) });
-  };
-  return {
-    ...makeLogger(write, {}),
-    entries,
-    clear: () => {
-      entries.length = 0;
-    },
-    find: (message) => entries.filter((e) => e.message === message),
-  };
 }

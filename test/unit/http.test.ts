@@ -6,7 +6,7 @@ import net from "node:net";
 import { Registry } from "prom-client";
 import { createHttpServer, healthReport } from "../../src/http/server";
 import type { HttpServerOptions } from "../../src/http/server";
-import { createTestLogger } from "../../src/logging/logger";
+import { createTestLogger } from "../support/test-logger";
 import { createMetrics } from "../../src/metrics/metrics";
 import type { TopicStatus, WorkerStatus } from "../../src/replicator/status";
 import { makeTestCerts } from "../support/certs";

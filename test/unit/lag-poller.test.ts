@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
-import { createTestLogger } from "../../src/logging/logger";
+import { createTestLogger } from "../support/test-logger";
 import { computeLag, createLagPoller } from "../../src/metrics/lag-poller";
 import type { FetchLike, PollTimers } from "../../src/metrics/lag-poller";
 import { createMetrics } from "../../src/metrics/metrics";

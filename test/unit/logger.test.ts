@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { ConfigError, PublishError } from "../../src/errors";
-import { createLogger, createTestLogger, renderFields } from "../../src/logging/logger";
+import { createLogger, renderFields } from "../../src/logging/logger";
+import { createTestLogger } from "../support/test-logger";
 import type { LoggerOptions } from "../../src/logging/logger";
 
 /** A logger writing to memory; `lines()` returns what was written so far. */

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { TopicConfig } from "../../src/config/types";
-import { createTestLogger } from "../../src/logging/logger";
+import { createTestLogger } from "../support/test-logger";
 import { TopicSampler } from "../../src/sampling/topic-sampler";
 import type { TopicSamplerOptions } from "../../src/sampling/topic-sampler";
 import { stateFilePath } from "../../src/sampling/state-file";
