@@ -31,7 +31,7 @@ export class ConnectionError extends ReplicatorError {
   override readonly name = "ConnectionError";
 }
 
-/** The target did not acknowledge a publish. `permanent` marks rejections a retry cannot fix. */
+/** The target did not acknowledge a publish. Only `rejected` is not retriable: a retry cannot fix it. */
 export class PublishError extends ReplicatorError {
   override readonly name = "PublishError";
   constructor(
@@ -43,8 +43,12 @@ export class PublishError extends ReplicatorError {
   }
 }
 
-/** Fixed set of reasons, used as a metric label. */
-export type PublishFailureReason = "timeout" | "connection_closed" | "rejected" | "error";
+/**
+ * Fixed set of reasons, used as a metric label. `no_responders`: nothing received the publish
+ * (a cluster without a leader for the channel), answered at once by the NATS server.
+ */
+export type PublishFailureReason =
+  "timeout" | "connection_closed" | "no_responders" | "rejected" | "error";
 
 /** Text of any thrown value, for logs. */
 export function errorText(err: unknown): string {

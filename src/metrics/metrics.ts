@@ -34,6 +34,7 @@ export const STATE_SAVE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 export const PUBLISH_FAILURE_REASONS: readonly PublishFailureReason[] = [
   "timeout",
   "connection_closed",
+  "no_responders",
   "rejected",
   "error",
 ];
@@ -71,6 +72,7 @@ export interface Metrics {
   endToEndLatencySeconds: FastHistogram<TopicLabels>;
   redeliveredMsgs: FastCounter<WorkerLabels>;
   duplicatePublishes: Counter<WorkerLabels>;
+  publishPauses: Counter<WorkerLabels>;
   publishErrors: Counter<"name" | "reason">;
   connectionUp: Gauge<"name" | "worker" | "side">;
   topicStalled: Gauge<TopicLabels>;
@@ -231,9 +233,14 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
       "Messages published to the target again after a failure such as an ack timeout",
       W,
     ),
+    publishPauses: counter(
+      `${p}publish_pauses_total`,
+      "Ordered mode: times publishing paused because the oldest publish was not acknowledged within publish_pause_after",
+      W,
+    ),
     publishErrors: counter(
       `${p}publish_errors_total`,
-      "Failed publishes to the target by reason (timeout, connection_closed, rejected, error)",
+      "Failed publishes to the target by reason (timeout, connection_closed, no_responders, rejected, error)",
       ["name", "reason"],
     ),
     connectionUp: gauge(
@@ -306,6 +313,7 @@ export function initTopicMetrics(m: Metrics, topic: TopicMetricLabels): void {
       m.connectionErrors,
       m.redeliveredMsgs,
       m.duplicatePublishes,
+      m.publishPauses,
     ]) {
       c.inc(w, 0);
     }

@@ -60,6 +60,9 @@ export function topicObserver(
       m.failedMsgs.inc(w(worker).labels);
       m.publishErrors.inc({ name, reason });
     },
+    publishPaused(worker) {
+      m.publishPauses.inc(w(worker).labels);
+    },
     ackFailed(worker) {
       m.acksFailed.inc(w(worker).labels);
     },

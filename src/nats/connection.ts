@@ -1,8 +1,10 @@
 /**
  * A NATS core protocol connection, just what the streaming protocol needs: CONNECT with
  * credentials (user/password, token, NKey or JWT signature of the server's nonce), TLS upgrade
- * after the server's INFO, SUB, PUB with a reply subject, and MSG delivery. No reconnect (see
- * session.ts), no headers, no JetStream.
+ * after the server's INFO, SUB, PUB with a reply subject, MSG delivery, and the server's `503`
+ * no-responders answer (CONNECT asks for headers and no_responders, so a message with a reply
+ * subject that nobody receives is answered at once instead of vanishing). Our own PINGs find a
+ * half-open connection. No reconnect (see src/stan/session.ts), no JetStream.
  *
  * Why our own: on the per-message path the general-purpose client spent more CPU than all of
  * the replication logic (its parser, a `PUB` command string built and UTF-8 encoded for every
@@ -20,8 +22,9 @@ import { decimalDigits, writeDecimal } from "./decimal";
 import { credentials, dial, hostPort, parseInfo, readLine, upgrade } from "./handshake";
 import type { ServerInfo, ConnectAuth } from "./handshake";
 import { MessageParser, errText } from "./parser";
+import type { HeaderInfo } from "./parser";
 
-export type { ConnectAuth };
+export type { ConnectAuth, HeaderInfo };
 
 export interface ConnectOptions extends ConnectAuth {
   /** nats://host:port or tls://host:port */
@@ -30,20 +33,40 @@ export interface ConnectOptions extends ConnectAuth {
   /** Connection name shown by the server's monitoring. */
   name: string;
   timeoutMs: number;
+  /** Our PING every this often; the connection is lost after `maxPingsOut` without PONG. */
+  pingIntervalMs?: number;
+  maxPingsOut?: number;
 }
 
 /**
  * A delivered message: its payload is `buf[start, end)` (offsets, no view object per message;
- * `buf` is not reused, so a view of it may be kept).
+ * `buf` is not reused, so a view of it may be kept). `headers` is set for a message with
+ * headers, such as a `503` no-responders status.
  */
 export type MessageHandler = (
   buf: Buffer,
   start: number,
   end: number,
   reply: string | undefined,
+  headers?: HeaderInfo,
 ) => void;
 
+/** The status of the server's answer to a message nobody receives. */
+export const NO_RESPONDERS = 503;
+
+/** A request reached no subscriber: the server answered `503` at once. */
+export class NoRespondersError extends Error {
+  override readonly name = "NoRespondersError";
+  constructor(readonly subject: string) {
+    super(`no responders on ${subject}`);
+  }
+}
+
+const PING = Buffer.from("PING\r\n");
 const PONG = Buffer.from("PONG\r\n");
+/** Defaults of our own pings: a half-open connection is found within 4-6 s. */
+const PING_INTERVAL_MS = 2_000;
+const MAX_PINGS_OUT = 2;
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 /** Above this many buffered bytes the outbound buffer is written at once. */
 const FLUSH_BYTES = 64 * 1024;
@@ -64,6 +87,7 @@ export class NatsConnection {
   private readonly pubHeads = new Map<string, Buffer>();
   private lastPubHead: { subject: string; reply: string; head: Buffer } | undefined;
   private readonly inboxPrefix = `_INBOX.${randomBytes(11).toString("hex")}.`;
+  private pingsOut = 0;
   private inboxCount = 0;
 
   private constructor(
@@ -116,8 +140,8 @@ export class NatsConnection {
       version: "1",
       protocol: 1,
       echo: true,
-      headers: false,
-      no_responders: false,
+      headers: true,
+      no_responders: true,
       ...credentials(o, this.info.nonce),
     };
     const socket = this.socket;
@@ -126,14 +150,30 @@ export class NatsConnection {
     if (line.startsWith("-ERR")) throw new Error(errText(line));
     if (line !== "PONG" && line !== "+OK") throw new Error(`unexpected answer to CONNECT: ${line}`);
     this.start(rest);
+    this.startPings(o.pingIntervalMs ?? PING_INTERVAL_MS, o.maxPingsOut ?? MAX_PINGS_OUT);
+  }
+
+  /** A server that stops answering (freeze, blackhole, half-open socket) ends the connection. */
+  private startPings(intervalMs: number, maxOut: number): void {
+    const timer = setInterval(() => {
+      if (this.pingsOut >= maxOut) {
+        this.destroy(new Error(`no answer to ${maxOut} pings from the server (stale connection)`));
+        return;
+      }
+      this.pingsOut++;
+      this.write(PING);
+    }, intervalMs);
+    timer.unref();
+    void this.closed.then(() => clearInterval(timer));
   }
 
   /** From here on the parser owns the socket. */
   private start(rest: Buffer): void {
     const parser = new MessageParser({
-      msg: (sid, reply, buf, start, end) => this.handlers.get(sid)?.(buf, start, end, reply),
+      msg: (sid, reply, buf, start, end, headers) =>
+        this.handlers.get(sid)?.(buf, start, end, reply, headers),
       ping: () => this.write(PONG),
-      pong: () => undefined,
+      pong: () => (this.pingsOut = 0),
       info: () => undefined, // cluster updates: we never reconnect, so nothing to do
       err: (text) => this.destroy(new Error(text)),
       protocolError: (text) => this.destroy(new Error(`NATS protocol error: ${text}`)),
@@ -173,22 +213,27 @@ export class NatsConnection {
   /**
    * Queues a message of `size` bytes that `fill` writes straight into the outbound buffer at
    * `at` (returning the offset after it), so an envelope is not built in a buffer of its own
-   * first.
+   * first. With `replyId` >= 0 the reply subject is `reply` followed by its digits: a reply
+   * subject per message without a string per message.
    */
   publishWith(
     subject: string,
     reply: string,
     size: number,
     fill: (out: Buffer, at: number) => number,
+    replyId = -1,
   ): void {
     if (this.isClosed) throw new Error("connection closed");
     if (size > this.maxPayload) throw new Error("maximum payload exceeded");
     const head = this.pubHead(subject, reply);
+    const idDigits = replyId >= 0 ? decimalDigits(replyId) : 0;
     const sizeDigits = decimalDigits(size);
-    this.reserve(head.length + sizeDigits + 2 + size + 2);
+    this.reserve(head.length + idDigits + 1 + sizeDigits + 2 + size + 2);
     const out = this.out;
     let at = this.outLength;
     at += head.copy(out, at);
+    if (replyId >= 0) at = writeDecimal(out, at, replyId, idDigits);
+    out[at++] = 32;
     at = writeDecimal(out, at, size, sizeDigits);
     out[at++] = 13;
     out[at++] = 10;
@@ -201,7 +246,7 @@ export class NatsConnection {
   }
 
   /**
-   * `PUB <subject> <reply> ` as bytes. A connection publishes to the same subject and reply
+   * `PUB <subject>[ <reply>]` as bytes. A connection publishes to the same subject and reply
    * over and over, so the last pair is checked before the map (no key string per message).
    */
   private pubHead(subject: string, reply: string): Buffer {
@@ -210,7 +255,7 @@ export class NatsConnection {
     const key = reply === "" ? subject : `${subject} ${reply}`;
     let head = this.pubHeads.get(key);
     if (head === undefined) {
-      head = Buffer.from(`PUB ${key} `);
+      head = Buffer.from(`PUB ${key}`);
       this.pubHeads.set(key, head);
     }
     this.lastPubHead = { subject, reply, head };
@@ -225,10 +270,11 @@ export class NatsConnection {
         this.unsubscribe(sid);
         reject(new Error(`no answer from ${subject} within ${timeoutMs} ms`));
       }, timeoutMs);
-      const sid = this.subscribe(inbox, (buf, start, end) => {
+      const sid = this.subscribe(inbox, (buf, start, end, _reply, headers) => {
         clearTimeout(timer);
         this.unsubscribe(sid);
-        resolve(buf.subarray(start, end));
+        if (headers?.status === NO_RESPONDERS) reject(new NoRespondersError(subject));
+        else resolve(buf.subarray(start, end));
       });
       try {
         this.publish(subject, data, inbox);

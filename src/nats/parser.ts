@@ -1,16 +1,34 @@
 /**
- * Incremental parser of what a NATS server sends: MSG, PING, PONG, +OK, -ERR and INFO. Socket
- * chunks may split a line or a payload anywhere; a payload that is complete in its chunk is
- * delivered as offsets into it (Node never reuses a socket chunk, so views of it stay valid),
+ * Incremental parser of what a NATS server sends: MSG, HMSG, PING, PONG, +OK, -ERR and INFO.
+ * Socket chunks may split a line or a payload anywhere; a payload that is complete in its chunk
+ * is delivered as offsets into it (Node never reuses a socket chunk, so views of it stay valid),
  * a split one is gathered into a buffer of its own size.
+ *
+ * Of a message's headers (HMSG) only the status line is read: the server's `503` no-responders
+ * answer is what the replicator needs; the header block is not passed on.
  */
+
+/** What an HMSG adds to a message: its subject and the status code of its header block. */
+export interface HeaderInfo {
+  subject: string;
+  /** `NATS/1.0 503` -> 503; 0 when the status line has no code. */
+  status: number;
+}
 
 export interface ParserEvents {
   /**
    * The payload is `buf[start, end)`, passed as offsets so that the hot path creates no view
-   * object per message. `reply` is undefined when the message has none (the common case).
+   * object per message. `reply` is undefined when the message has none (the common case);
+   * `headers` is set only for an HMSG.
    */
-  msg(sid: number, reply: string | undefined, buf: Buffer, start: number, end: number): void;
+  msg(
+    sid: number,
+    reply: string | undefined,
+    buf: Buffer,
+    start: number,
+    end: number,
+    headers?: HeaderInfo,
+  ): void;
   ping(): void;
   pong(): void;
   info(json: string): void;
@@ -29,6 +47,9 @@ const MAX_PAYLOAD = 64 * 1024 * 1024;
 interface PartialMsg {
   sid: number;
   reply: string | undefined;
+  headers: HeaderInfo | undefined;
+  /** Bytes of the header block at the start of `buf` (0 for MSG). */
+  headerSize: number;
   size: number;
   /** payload + CRLF */
   buf: Buffer;
@@ -68,7 +89,11 @@ export class MessageParser {
       switch (buf[p]) {
         case 0x4d: // MSG
         case 0x6d:
-          p = this.onMsg(buf, p, eol, next);
+          p = this.onMsg(buf, p, eol, next, false);
+          break;
+        case 0x48: // HMSG
+        case 0x68:
+          p = this.onMsg(buf, p, eol, next, true);
           break;
         case 0x50: // PING / PONG
         case 0x70:
@@ -94,29 +119,58 @@ export class MessageParser {
     }
   }
 
-  /** `MSG <subject> <sid> [reply] <size>`; returns where parsing continues. */
-  private onMsg(buf: Buffer, start: number, eol: number, payloadStart: number): number {
+  /**
+   * `MSG <subject> <sid> [reply] <size>` or `HMSG <subject> <sid> [reply] <header size>
+   * <total size>`; returns where parsing continues.
+   */
+  private onMsg(
+    buf: Buffer,
+    start: number,
+    eol: number,
+    payloadStart: number,
+    withHeaders: boolean,
+  ): number {
     const tokens = tokenize(buf, start, eol);
-    if (tokens === undefined || (tokens.length !== 8 && tokens.length !== 10)) {
-      this.fail(`bad MSG line ${JSON.stringify(buf.toString("latin1", start, eol))}`);
-      return buf.length;
+    const plain = withHeaders ? 10 : 8; // offsets of the tokens without a reply subject
+    if (tokens === undefined || (tokens.length !== plain && tokens.length !== plain + 2)) {
+      return this.badLine(buf, start, eol, withHeaders ? "HMSG" : "MSG");
     }
+    const n = tokens.length;
     const sid = digits(buf, tokens[4] ?? 0, tokens[5] ?? 0);
-    const size = digits(buf, tokens[tokens.length - 2] ?? 0, tokens[tokens.length - 1] ?? 0);
-    if (sid < 0 || size < 0 || size > MAX_PAYLOAD) {
-      this.fail("bad number in MSG line");
-      return buf.length;
+    const size = digits(buf, tokens[n - 2] ?? 0, tokens[n - 1] ?? 0);
+    const headerSize = withHeaders ? digits(buf, tokens[n - 4] ?? 0, tokens[n - 3] ?? 0) : 0;
+    if (sid < 0 || size < 0 || size > MAX_PAYLOAD || headerSize < 0 || headerSize > size) {
+      return this.badLine(buf, start, eol, withHeaders ? "HMSG" : "MSG");
     }
     const reply =
-      tokens.length === 10 ? buf.toString("latin1", tokens[6] ?? 0, tokens[7] ?? 0) : undefined;
+      n === plain + 2 ? buf.toString("latin1", tokens[6] ?? 0, tokens[7] ?? 0) : undefined;
+    const headers = withHeaders
+      ? { subject: buf.toString("latin1", tokens[2] ?? 0, tokens[3] ?? 0), status: 0 }
+      : undefined;
     const end = payloadStart + size;
     if (end + 2 <= buf.length) {
-      this.on.msg(sid, reply, buf, payloadStart, end);
+      if (headers !== undefined) headers.status = statusOf(buf, payloadStart, headerSize);
+      this.on.msg(sid, reply, buf, payloadStart + headerSize, end, headers);
       return end + 2;
     }
-    const partial: PartialMsg = { sid, reply, size, buf: Buffer.allocUnsafe(size + 2), filled: 0 };
+    const partial: PartialMsg = {
+      sid,
+      reply,
+      headers,
+      headerSize,
+      size,
+      buf: Buffer.allocUnsafe(size + 2),
+      filled: 0,
+    };
     partial.filled = buf.copy(partial.buf, 0, payloadStart);
     this.partial = partial;
+    return buf.length;
+  }
+
+  private badLine(buf: Buffer, start: number, eol: number, op: string): number {
+    this.fail(
+      `bad ${op} line ${JSON.stringify(buf.toString("latin1", start, Math.min(eol, start + 200)))}`,
+    );
     return buf.length;
   }
 
@@ -128,7 +182,8 @@ export class MessageParser {
     m.filled += taken;
     if (m.filled < m.buf.length) return taken;
     this.partial = undefined;
-    this.on.msg(m.sid, m.reply, m.buf, 0, m.size);
+    if (m.headers !== undefined) m.headers.status = statusOf(m.buf, 0, m.headerSize);
+    this.on.msg(m.sid, m.reply, m.buf, m.headerSize, m.size, m.headers);
     return taken;
   }
 
@@ -138,7 +193,7 @@ export class MessageParser {
   }
 }
 
-/** Start/end offsets of the space-separated tokens of [start, end); undefined if over 5. */
+/** Start/end offsets of the space-separated tokens of [start, end); undefined if over 6. */
 function tokenize(buf: Buffer, start: number, end: number): number[] | undefined {
   const offsets: number[] = [];
   let i = start;
@@ -148,7 +203,7 @@ function tokenize(buf: Buffer, start: number, end: number): number[] | undefined
     const tokenStart = i;
     while (i < end && buf[i] !== 0x20 && buf[i] !== 0x09) i++;
     offsets.push(tokenStart, i);
-    if (offsets.length > 10) return undefined;
+    if (offsets.length > 12) return undefined;
   }
   return offsets;
 }
@@ -163,6 +218,14 @@ function digits(buf: Buffer, start: number, end: number): number {
     value = value * 10 + d;
   }
   return value;
+}
+
+/** The code of a header block's status line (`NATS/1.0 503 No Responders` -> 503), else 0. */
+function statusOf(buf: Buffer, start: number, size: number): number {
+  const prefix = 9; // "NATS/1.0 "
+  if (size < prefix + 3 || buf.toString("latin1", start, start + prefix) !== "NATS/1.0 ") return 0;
+  const code = digits(buf, start + prefix, start + prefix + 3);
+  return code < 0 ? 0 : code;
 }
 
 /** `-ERR 'Authorization Violation'` -> `Authorization Violation` */

@@ -16,6 +16,8 @@ export interface ReplicationObserver {
   /** A message went to the target again although the target already had it. */
   duplicate(worker: number): void;
   publishFailed(worker: number, reason: PublishFailureReason): void;
+  /** Ordered: publishing paused because the oldest publish was not acknowledged in time. */
+  publishPaused(worker: number): void;
   /** An ack to the source could not be sent; the source will redeliver the message. */
   ackFailed(worker: number): void;
   connection(worker: number, side: SideName, event: "up" | "down" | "error"): void;
@@ -30,6 +32,7 @@ export const nullObserver: ReplicationObserver = {
   passed: () => undefined,
   duplicate: () => undefined,
   publishFailed: () => undefined,
+  publishPaused: () => undefined,
   ackFailed: () => undefined,
   connection: () => undefined,
   stalled: () => undefined,

@@ -4,25 +4,40 @@
  * Every message goes: limiter -> publish to the target -> (target acknowledged) -> ack on the
  * source. The source is never acknowledged before the target has acknowledged.
  *
- * Ordered mode keeps up to `maxInFlight` publishes in flight and still keeps order:
- *  1. The source delivers one subscription's messages in sequence order, and we publish them
- *     in that order on one target connection, which the target stores in that order. So as
- *     long as nothing fails, first arrivals on the target follow the source order.
+ * Ordered mode keeps up to `maxInFlight` publishes in flight and still keeps the order of first
+ * arrivals on the target equal to the source order. Why (README, "Ordered mode"):
+ *  1. The source delivers one subscription's messages in sequence order; they are published in
+ *     that order on one target connection, and the target stores what it receives in that
+ *     order.
  *  2. Acks to the source are cumulative: a message is acknowledged only when it and every
- *     message before it in the window are on the target. The source therefore only ever
- *     forgets a prefix of what it delivered.
+ *     message before it in the window are on the target. The source only ever forgets a prefix.
  *  3. On the first failure the pipeline halts: nothing more is published, the successful
- *     prefix is acknowledged, and the worker drops both sessions. Re-subscribing the durable
- *     makes the source redeliver every unacknowledged message from the failed one onward, in
- *     order. Messages after the failed one that did reach the target arrive again: they are
- *     duplicates (counted), never reordered first arrivals, because the target connection
- *     is FIFO and has no transparent reconnect (src/stan/session.ts): if a message did not
- *     reach the target, nothing published after it on that connection did either.
- *  4. A message the target would reject for good (larger than its max payload) is never
- *     sent, so it cannot leave a gap behind later ones; the topic stalls on it instead.
+ *     prefix is acknowledged, and the worker drops both sessions. The durable then redelivers
+ *     everything from the failed message on, in order. Messages after it that reached the
+ *     target arrive again: duplicates (counted), not reordered first arrivals, PROVIDED that
+ *     no message published after a lost one was stored (the "no gap" condition).
+ *  4. A connection alone does not give "no gap": a clustered target drops publishes silently
+ *     while no node serves the channel (a leader election), then stores the later ones once
+ *     the new leader is there. Three rules keep the gap from being filled out of order:
+ *     a. A publish nobody received fails at once: the NATS server answers it with a `503`
+ *        no-responders status (src/stan/session.ts), and the pipeline halts on the first
+ *        failure. A leader gone with its connections closed (crash, kill -9, restart) is
+ *        seen one round trip after the first dropped publish, while an election takes seconds.
+ *     b. Publishing pauses while the oldest unacknowledged publish is older than `pauseAfterMs`
+ *        (`publish_pause_after`), and resumes only when it is acknowledged. A leader gone
+ *        without closing its connections (power loss, partition) gives no 503; its publishes
+ *        then vanish until the new leader subscribes, an election later. The pause stops
+ *        publishing well before that, and the lost publish fails by `publish_timeout`.
+ *     c. A session starts with a window of one: the first publish must be acknowledged before
+ *        the next goes out, so a session opened while the cluster is unsettled loses at most
+ *        that one message ahead of later ones.
+ *     What remains: a gap shorter than one round trip (interest for the channel vanishing and
+ *     coming back within a round trip), or, for (b), an election faster than `pauseAfterMs`.
+ *  5. A message the target would reject for good (larger than its max payload) is never sent,
+ *     so it cannot leave a gap behind later ones; the topic stalls on it instead.
  *
- * Queued mode uses the same step without the ordering: each message is acknowledged as soon
- * as its own publish succeeded.
+ * Queued mode uses the same step without ordering (and without rules b and c): each message is
+ * acknowledged as soon as its own publish succeeded.
  */
 import { PublishError, errorText } from "../errors";
 import type { PublishFailureReason } from "../errors";
@@ -39,6 +54,8 @@ export interface PipelineOptions {
   observer: ReplicationObserver;
   /** Sequences the target already has but the source was not told about (shared per topic). */
   copiedUnacked: Set<number>;
+  /** Ordered: no new publish while the oldest unacknowledged one is older than this. */
+  pauseAfterMs: number;
   /** True while the topic is stalled on a rejected message: accept nothing. */
   isStalled(): boolean;
   /** A retriable failure: the worker resets its sessions. Called at most once. */
@@ -53,6 +70,10 @@ interface Entry {
   msg: InboundMessage;
   state: EntryState;
   startedMs: number;
+  /** Its publish went out (not held back, not skipped), at `publishedMs`. */
+  published: boolean;
+  publishedMs: number;
+  decision: SampleDecision;
 }
 
 /** The decision without a sampler: one shared object, not one per message. */
@@ -62,15 +83,25 @@ const COPY_ALL: SampleDecision = { copy: true, reason: "passed" };
 const COPIED_UNACKED_LIMIT = 100_000;
 
 export class Pipeline {
-  /** In-flight messages by sequence; a Map iterates in insertion (= delivery) order. */
+  /** Unacknowledged messages by sequence; a Map iterates in insertion (= delivery) order. */
   private readonly window = new Map<number, Entry>();
-  private pending = 0;
+  /** Ordered: messages to copy that wait for rules b and c, in order; read from `heldAt`. */
+  private held: Entry[] = [];
+  private heldAt = 0;
+  /** Publishes sent and not settled. */
+  private inflight = 0;
+  /** Rule c: until the first publish of this session is acknowledged. */
+  private probing: boolean;
+  private paused = false;
   private halted = false;
   private failed = false;
-  private highestSeen = 0;
+  /** Highest sequence seen in this session (-1: none yet). */
+  private highestSeen = -1;
   private drainWaiters: Array<() => void> = [];
 
-  constructor(private readonly o: PipelineOptions) {}
+  constructor(private readonly o: PipelineOptions) {
+    this.probing = o.ordered;
+  }
 
   /** Messages delivered and not yet acknowledged on the source. */
   get size(): number {
@@ -94,11 +125,17 @@ export class Pipeline {
     const { worker, observer } = this.o;
     observer.received(worker, msg.data.length, msg.sequence, msg.redelivered);
 
-    const entry: Entry = { msg, state: "pending", startedMs: this.o.now() };
-    this.window.set(msg.sequence, entry);
-    this.pending++;
-
+    const now = this.o.now();
     const decision = this.o.sampler ? this.o.sampler.decide(msg.data) : COPY_ALL;
+    const entry: Entry = {
+      msg,
+      state: "pending",
+      startedMs: now,
+      published: false,
+      publishedMs: 0,
+      decision,
+    };
+    this.window.set(msg.sequence, entry);
     if (!decision.copy) {
       observer.skipped(worker);
       this.settle(entry, "done");
@@ -118,23 +155,8 @@ export class Pipeline {
       this.settle(entry, "failed");
       return;
     }
-    if (this.o.copiedUnacked.delete(msg.sequence)) observer.duplicate(worker);
-
-    this.o.target.publish(this.o.subject, msg.data, msg).then(
-      () => {
-        decision.confirm?.();
-        const now = this.o.now();
-        observer.copied(worker, msg.data.length, now - msg.timestampMs, now - entry.startedMs);
-        this.settle(entry, "done");
-      },
-      (err: unknown) => {
-        decision.release?.();
-        const reason: PublishFailureReason = err instanceof PublishError ? err.reason : "error";
-        observer.publishFailed(worker, reason);
-        this.settle(entry, "failed");
-        this.fail(err instanceof PublishError ? err : new PublishError(errorText(err), reason));
-      },
-    );
+    if (this.heldAt < this.held.length || this.mustHold(now)) this.held.push(entry);
+    else this.publish(entry, now);
   }
 
   /** Stop publishing new messages; what is in flight still settles. */
@@ -144,7 +166,7 @@ export class Pipeline {
 
   /** Resolves when no publish is in flight any more, or after `timeoutMs`. */
   drained(timeoutMs: number): Promise<void> {
-    if (this.pending === 0) return Promise.resolve();
+    if (this.inflight === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       this.drainWaiters.push(() => {
@@ -162,9 +184,74 @@ export class Pipeline {
     this.halted = true;
     if (this.o.copiedUnacked.size > COPIED_UNACKED_LIMIT) this.o.copiedUnacked.clear();
     for (const [sequence, entry] of this.window) {
-      if (entry.state === "done") this.o.copiedUnacked.add(sequence);
+      if (entry.state === "done" && entry.published) this.o.copiedUnacked.add(sequence);
     }
     this.window.clear();
+    this.held = [];
+    this.heldAt = 0;
+  }
+
+  /** Rules b and c of the ordering argument: may nothing more go out right now? */
+  private mustHold(now: number): boolean {
+    if (!this.o.ordered) return false;
+    if (this.inflight === 0) {
+      this.paused = false;
+      return false;
+    }
+    if (this.probing) return true;
+    const oldest = this.oldestInflight();
+    const late = oldest !== undefined && now - oldest.publishedMs > this.o.pauseAfterMs;
+    if (late && !this.paused) this.o.observer.publishPaused(this.o.worker);
+    this.paused = late;
+    return late;
+  }
+
+  /** Ordered: the window's head is the oldest message not acknowledged. */
+  private oldestInflight(): Entry | undefined {
+    for (const entry of this.window.values()) {
+      return entry.state === "pending" && entry.published ? entry : undefined;
+    }
+    return undefined;
+  }
+
+  private publish(entry: Entry, now: number): void {
+    const { worker, observer } = this.o;
+    const { msg, decision } = entry;
+    entry.published = true;
+    entry.publishedMs = now;
+    this.inflight++;
+    if (this.o.copiedUnacked.delete(msg.sequence)) observer.duplicate(worker);
+    this.o.target.publish(this.o.subject, msg.data, msg).then(
+      () => {
+        if (decision.copy) decision.confirm?.();
+        const at = this.o.now();
+        observer.copied(worker, msg.data.length, at - msg.timestampMs, at - entry.startedMs);
+        this.probing = false;
+        this.inflight--;
+        this.settle(entry, "done");
+        this.releaseHeld();
+      },
+      (err: unknown) => {
+        if (decision.copy) decision.release?.();
+        const reason: PublishFailureReason = err instanceof PublishError ? err.reason : "error";
+        observer.publishFailed(worker, reason);
+        this.inflight--;
+        this.settle(entry, "failed");
+        this.fail(err instanceof PublishError ? err : new PublishError(errorText(err), reason));
+      },
+    );
+  }
+
+  /** Publishes held messages, in order, for as long as the rules allow. */
+  private releaseHeld(): void {
+    while (this.heldAt < this.held.length && !this.halted) {
+      const now = this.o.now();
+      if (this.mustHold(now)) return;
+      const entry = this.held[this.heldAt++];
+      if (entry !== undefined) this.publish(entry, now);
+    }
+    this.held = [];
+    this.heldAt = 0;
   }
 
   private fail(err: PublishError): void {
@@ -176,13 +263,12 @@ export class Pipeline {
 
   private settle(entry: Entry, state: "done" | "failed"): void {
     entry.state = state;
-    this.pending--;
     if (this.o.ordered) this.ackPrefix();
     else if (state === "done") {
       this.window.delete(entry.msg.sequence);
       this.ack(entry.msg);
     }
-    if (this.pending === 0) for (const wake of this.drainWaiters.splice(0)) wake();
+    if (this.inflight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
   }
 
   private ack(msg: InboundMessage): void {

@@ -29,8 +29,13 @@ export interface TopicSettings {
   maxInFlight: number;
   ackWaitMs: number;
   publishTimeoutMs: number;
+  /** Ordered: pause publishing while the oldest publish is unacknowledged for longer. */
+  publishPauseAfterMs?: number;
   startAt: StartPosition;
 }
+
+/** `publish_pause_after` when the configuration does not say. */
+export const DEFAULT_PUBLISH_PAUSE_AFTER_MS = 500;
 
 export interface TopicDeps {
   source: SourceConnector;
@@ -86,6 +91,7 @@ export class Topic {
         isStalled: () => this.stalled !== undefined,
         onRejected: (sequence, reason) => this.stall(sequence, reason),
         settleTimeoutMs: config.publishTimeoutMs + 1_000,
+        pauseAfterMs: config.publishPauseAfterMs ?? DEFAULT_PUBLISH_PAUSE_AFTER_MS,
         now: deps.now,
       });
     });

@@ -39,6 +39,12 @@ export interface WorkerOptions {
   onRejected(sequence: number, reason: string): void;
   /** Bound on waiting for in-flight publishes when a session ends. */
   settleTimeoutMs: number;
+  /**
+   * Ordered: no new publish while the oldest is unacknowledged for longer (the pipeline's rule
+   * b). Also the wait for in-flight publishes after a failed one: anything older is presumed
+   * lost, and waiting for it would only delay the failover.
+   */
+  pauseAfterMs: number;
   now(): number;
 }
 
@@ -116,6 +122,7 @@ export class Worker {
     shutdownTimeoutMs: number,
   ): Promise<string> {
     let failed!: (why: string) => void;
+    let publishFailed = false;
     const failure = new Promise<string>((resolve) => (failed = resolve));
     const pipeline = new Pipeline({
       worker: this.o.id,
@@ -126,8 +133,12 @@ export class Worker {
       observer: this.o.observer,
       copiedUnacked: this.o.copiedUnacked,
       isStalled: this.o.isStalled,
-      onFailure: (err) => failed(`publish failed (${err.reason}): ${err.message}`),
+      onFailure: (err) => {
+        publishFailed = true;
+        failed(`publish failed (${err.reason}): ${err.message}`);
+      },
       onRejected: this.o.onRejected,
+      pauseAfterMs: this.o.pauseAfterMs,
       now: this.o.now,
     });
     this.pipeline = pipeline;
@@ -154,7 +165,12 @@ export class Worker {
     ]);
     this.subscribed = false;
     pipeline.halt();
-    await pipeline.drained(signal.aborted ? shutdownTimeoutMs : this.o.settleTimeoutMs);
+    const settleMs = signal.aborted
+      ? shutdownTimeoutMs
+      : publishFailed
+        ? Math.min(this.o.pauseAfterMs, this.o.settleTimeoutMs)
+        : this.o.settleTimeoutMs;
+    await pipeline.drained(settleMs);
     pipeline.abandon();
     await Promise.all([source.close(), target.close()]);
     return why;

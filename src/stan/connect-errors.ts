@@ -7,6 +7,10 @@ import { errorText } from "../errors";
 /** Texts that read better as sentences. */
 const RENAMED: ReadonlyArray<[RegExp, string]> = [
   [/^no answer from _STAN\.discover\./, "no streaming server answered on this cluster id"],
+  [
+    /^no responders on _STAN\.discover\./,
+    "no streaming server serves this cluster id right now (no leader yet, or the wrong id)",
+  ],
   // OpenSSL's own text is a long line of library internals.
   [/alert certificate required/, "the server requires a client certificate"],
   [/alert (bad certificate|unknown ca)/, "the server refused the client certificate"],
@@ -43,6 +47,7 @@ const HINTS: ReadonlyArray<[RegExp, string]> = [
     "check the credentials (source_auth / target_auth or the URL)",
   ],
   [/no streaming server answered/, "check source_cluster_id / target_cluster_id"],
+  [/no streaming server serves/, "retrying; check the cluster id if it persists"],
 ];
 
 /**

@@ -21,6 +21,8 @@ export interface SessionOptions extends ConnectAuth {
   /** STAN protocol pings: the session is declared lost after interval × maxOut without answer. */
   pingIntervalMs: number;
   pingMaxOut: number;
+  /** NATS-level pings to the server we are connected to (a half-open socket). */
+  natsPingIntervalMs?: number;
 }
 
 export function subscriptionRequest(

@@ -13,8 +13,12 @@
  * - connect: a request to `_STAN.discover.<cluster id>` with a heartbeat inbox the server
  *   pings (we answer), then our own pings to the server's ping subject (protocol 1);
  * - publish: a PubMsg to `<pubPrefix>.<subject>` with a guid; the server answers a PubAck on
- *   our ack subject. Acks not answered within the publish timeout fail, found by one sweep
- *   timer for the whole session rather than one timer per message;
+ *   the publish's reply subject, `<ack prefix><guid>`, all under one wildcard subscription.
+ *   The reply subject per publish tells which publish the NATS server's `503` no-responders
+ *   answer is about: a cluster without a leader for the channel does not store it, and that
+ *   must fail the publish at once rather than after the publish timeout (the ordering argument
+ *   in src/replicator/pipeline.ts). Acks not answered within the publish timeout fail, found
+ *   by one sweep timer for the whole session rather than one timer per message;
  * - subscribe: a SubscriptionRequest naming our inbox; messages arrive there as MsgProto and
  *   are acknowledged with an Ack on the subscription's ack inbox;
  * - close: a CloseRequest. Subscriptions are not unsubscribed, so durables keep their place.
@@ -38,6 +42,7 @@ import {
   decodeSubscriptionResponse,
 } from "./protocol-decode";
 import type { ConnectResponse } from "./protocol-decode";
+import { NO_RESPONDERS } from "../nats/connection";
 import { describeConnectError } from "./connect-errors";
 import type {
   InboundMessage,
@@ -77,7 +82,8 @@ export class StanSession implements SourceSession, TargetSession {
   private guidCounter = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly connId = randomBytes(16);
-  private readonly ackSubject = `_STAN.acks.${randomBytes(11).toString("hex")}`;
+  /** Reply subject of a publish: this prefix and its guid. */
+  private readonly ackPrefix = `_STAN.acks.${randomBytes(11).toString("hex")}.`;
   private readonly pubMsgs: PubMsgEncoder;
   /** `<pubPrefix>.<subject>` per target subject, built once. */
   private readonly pubSubjects = new Map<string, string>();
@@ -100,6 +106,7 @@ export class StanSession implements SourceSession, TargetSession {
         ...options,
         name: options.clientId,
         timeoutMs: options.connectTimeoutMs,
+        pingIntervalMs: options.natsPingIntervalMs,
       });
     } catch (err) {
       throw new ConnectionError(describeConnectError(err, attempt), {
@@ -134,7 +141,10 @@ export class StanSession implements SourceSession, TargetSession {
     nc.subscribe(heartbeatInbox, (_buf, _start, _end, reply) => {
       if (reply !== undefined) this.send(reply, EMPTY);
     });
-    nc.subscribe(this.ackSubject, (buf, start, end) => this.onPubAck(buf, start, end));
+    nc.subscribe(`${this.ackPrefix}*`, (buf, start, end, _reply, headers) => {
+      if (headers === undefined) this.onPubAck(buf, start, end);
+      else if (headers.status === NO_RESPONDERS) this.onNoResponders(headers.subject);
+    });
     const reply = await nc.request(
       `_STAN.discover.${options.clusterId}`,
       encodeConnectRequest({
@@ -163,7 +173,8 @@ export class StanSession implements SourceSession, TargetSession {
     const maxOut = this.proto.pingMaxOut > 0 ? this.proto.pingMaxOut : this.options.pingMaxOut;
     const inbox = this.nc.createInbox();
     let unanswered = 0;
-    this.nc.subscribe(inbox, (buf, start, end) => {
+    this.nc.subscribe(inbox, (buf, start, end, _reply, headers) => {
+      if (headers !== undefined) return; // no leader to answer (503): not an answer
       unanswered = 0;
       let error = "";
       try {
@@ -214,8 +225,12 @@ export class StanSession implements SourceSession, TargetSession {
       }
       const size = this.pubMsgs.sizeOf(guid, subject, data.length);
       const sent = this.trySend(() =>
-        this.nc.publishWith(natsSubject, this.ackSubject, size, (out, at) =>
-          this.pubMsgs.encodeInto(out, at, guid, subject, data),
+        this.nc.publishWith(
+          natsSubject,
+          this.ackPrefix,
+          size,
+          (out, at) => this.pubMsgs.encodeInto(out, at, guid, subject, data),
+          guid,
         ),
       );
       if (!sent) this.settlePublish(guid, "connection_closed", "connection lost");
@@ -231,6 +246,16 @@ export class StanSession implements SourceSession, TargetSession {
     }
     if (ack.error === "") this.settlePublish(ack.guid, undefined);
     else this.settlePublish(ack.guid, "error", ack.error);
+  }
+
+  /** Nothing received a publish: the cluster has no leader serving the channel right now. */
+  private onNoResponders(replySubject: string): void {
+    const guid = Number(replySubject.slice(this.ackPrefix.length));
+    this.settlePublish(
+      guid,
+      "no_responders",
+      "no responders: the target cluster has no leader serving the channel (election?)",
+    );
   }
 
   private settlePublish(guid: number, reason?: PublishFailureReason, text?: string): void {

@@ -19,12 +19,16 @@ export interface StanWire {
   unsubscribe(sid: number): void;
   /** Queues a message; throws when the connection is closed or the payload too large. */
   publish(subject: string, data: Uint8Array, reply?: string): void;
-  /** Queues a message of `size` bytes that `fill` writes at `at`, returning the end offset. */
+  /**
+   * Queues a message of `size` bytes that `fill` writes at `at`, returning the end offset.
+   * With `replyId` >= 0 the reply subject is `reply` followed by its digits.
+   */
   publishWith(
     subject: string,
     reply: string,
     size: number,
     fill: (out: Buffer, at: number) => number,
+    replyId?: number,
   ): void;
   /** One request, one reply: rejects after `timeoutMs`. */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Buffer>;

@@ -78,3 +78,52 @@ test("nats wire - a -ERR answer to CONNECT is the error, without quotes", async 
     p.close();
   }
 });
+
+test("nats connection - a server that stops answering our PINGs ends the connection", async () => {
+  const sockets: net.Socket[] = [];
+  const p = await peer((s) => {
+    sockets.push(s);
+    s.write('INFO {"server_id":"fake","max_payload":1048576}\r\n');
+    // Answers the handshake's PING, then nothing more: a half-open connection.
+    s.once("data", () => s.write("PONG\r\n"));
+  });
+  try {
+    const nc = await NatsConnection.connect({
+      url: p.url,
+      name: "t",
+      timeoutMs: 1000,
+      pingIntervalMs: 50,
+      maxPingsOut: 2,
+    });
+    const started = Date.now();
+    const err = await nc.closed;
+    assert.match(err?.message ?? "", /no answer to 2 pings/);
+    assert.ok(Date.now() - started < 2000);
+  } finally {
+    for (const s of sockets) s.destroy();
+    p.close();
+  }
+});
+
+test("nats connection - CONNECT asks for headers and no-responders answers", async () => {
+  let connect = "";
+  const p = await peer((s) => {
+    s.write('INFO {"server_id":"fake","max_payload":1048576}\r\n');
+    s.once("data", (d: Buffer) => {
+      connect = d.toString();
+      s.write("PONG\r\n");
+    });
+  });
+  try {
+    const nc = await NatsConnection.connect({ url: p.url, name: "t", timeoutMs: 1000 });
+    const json = JSON.parse(connect.slice("CONNECT ".length, connect.indexOf("\r\n"))) as {
+      headers: boolean;
+      no_responders: boolean;
+    };
+    assert.equal(json.headers, true);
+    assert.equal(json.no_responders, true);
+    await nc.close();
+  } finally {
+    p.close();
+  }
+});

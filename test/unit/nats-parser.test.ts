@@ -5,14 +5,26 @@ import assert from "node:assert/strict";
 import { MessageParser, errText } from "../../src/nats/parser";
 
 type Event =
-  | { kind: "msg"; sid: number; reply: string | undefined; data: string }
+  | {
+      kind: "msg";
+      sid: number;
+      reply: string | undefined;
+      data: string;
+      headers?: { subject: string; status: number };
+    }
   | { kind: "ping" | "pong" }
   | { kind: "info" | "err" | "protocolError"; text: string };
 
 function parserFor(events: Event[]): MessageParser {
   return new MessageParser({
-    msg: (sid, reply, buf, start, end) =>
-      events.push({ kind: "msg", sid, reply, data: buf.toString("hex", start, end) }),
+    msg: (sid, reply, buf, start, end, headers) =>
+      events.push({
+        kind: "msg",
+        sid,
+        reply,
+        data: buf.toString("hex", start, end),
+        ...(headers ? { headers } : {}),
+      }),
     ping: () => events.push({ kind: "ping" }),
     pong: () => events.push({ kind: "pong" }),
     info: (text) => events.push({ kind: "info", text }),
@@ -96,4 +108,58 @@ test("nats parser - garbage is a protocol error once, and nothing after it is pa
 test("nats wire - -ERR texts lose the quotes", () => {
   assert.equal(errText("-ERR 'Authorization Violation'"), "Authorization Violation");
   assert.equal(errText("-ERR  'Unknown Protocol Operation'  "), "Unknown Protocol Operation");
+});
+
+const noResponders = "NATS/1.0 503\r\n\r\n";
+const withDescription = "NATS/1.0 408 Request Timeout\r\nX: y\r\n\r\n";
+const hmsgStream = Buffer.from(
+  `HMSG _STAN.acks.x.17 5 ${noResponders.length} ${noResponders.length}\r\n${noResponders}\r\n` +
+    `HMSG sub 6 _INBOX.r ${withDescription.length} ${withDescription.length + 2}\r\n${withDescription}hi\r\n` +
+    `HMSG plain 7 12 12\r\nNATS/1.0\r\n\r\n\r\nMSG after 8 1\r\nz\r\n`,
+);
+const hmsgExpected: Event[] = [
+  {
+    kind: "msg",
+    sid: 5,
+    reply: undefined,
+    data: "",
+    headers: { subject: "_STAN.acks.x.17", status: 503 },
+  },
+  {
+    kind: "msg",
+    sid: 6,
+    reply: "_INBOX.r",
+    data: Buffer.from("hi").toString("hex"),
+    headers: { subject: "sub", status: 408 },
+  },
+  { kind: "msg", sid: 7, reply: undefined, data: "", headers: { subject: "plain", status: 0 } },
+  { kind: "msg", sid: 8, reply: undefined, data: Buffer.from("z").toString("hex") },
+];
+
+test("nats parser - HMSG: the status code and subject come out, the header block does not", () => {
+  const events: Event[] = [];
+  parserFor(events).push(hmsgStream);
+  assert.deepEqual(events, hmsgExpected);
+});
+
+test("nats parser - HMSG split at every position gives the same events", () => {
+  for (let cut = 1; cut < hmsgStream.length; cut++) {
+    const events: Event[] = [];
+    const parser = parserFor(events);
+    parser.push(Buffer.from(hmsgStream.subarray(0, cut)));
+    parser.push(Buffer.from(hmsgStream.subarray(cut)));
+    assert.deepEqual(events, hmsgExpected, `cut at ${cut}`);
+  }
+});
+
+test("nats parser - an HMSG whose header size exceeds its total size is a protocol error", () => {
+  for (const bad of ["HMSG a 1 10 5\r\n", "HMSG a 1 x 5\r\n", "HMSG a 1 5\r\n"]) {
+    const events: Event[] = [];
+    parserFor(events).push(Buffer.from(`${bad}PING\r\n`));
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ["protocolError"],
+      bad,
+    );
+  }
 });

@@ -58,6 +58,7 @@ function setup(overrides: Partial<PipelineOptions> = {}) {
     observer: nullObserver,
     copiedUnacked,
     isStalled: () => false,
+    pauseAfterMs: 500,
     onFailure: (e) => failures.push(e),
     onRejected: (seq) => rejected.push(seq),
     now: () => 0,
@@ -68,8 +69,23 @@ function setup(overrides: Partial<PipelineOptions> = {}) {
 
 const flush = () => new Promise((r) => setImmediate(r));
 
-test("ordered - publishes many messages before any target ack (pipelined)", () => {
-  const { target, pipeline } = setup();
+/**
+ * An ordered pipeline past its window of one (rule c): a first message (sequence 0) was
+ * published and acknowledged, and is no longer in `target.published`.
+ */
+async function ready(overrides: Partial<PipelineOptions> = {}) {
+  const s = setup(overrides);
+  if (overrides.ordered !== false) {
+    s.pipeline.accept(message(0, []));
+    s.target.published[0]!.resolve();
+    await flush();
+    s.target.published.length = 0;
+  }
+  return s;
+}
+
+test("ordered - publishes many messages before any target ack (pipelined)", async () => {
+  const { target, pipeline } = await ready();
   const acks: number[] = [];
   for (let i = 1; i <= 50; i++) pipeline.accept(message(i, acks));
   assert.equal(target.published.length, 50);
@@ -81,7 +97,7 @@ test("ordered - publishes many messages before any target ack (pipelined)", () =
 });
 
 test("ordered - acknowledges the source only after the target, and only a contiguous prefix", async () => {
-  const { target, pipeline } = setup();
+  const { target, pipeline } = await ready();
   const acks: number[] = [];
   for (let i = 1; i <= 4; i++) pipeline.accept(message(i, acks));
   target.published[1]!.resolve();
@@ -98,7 +114,7 @@ test("ordered - acknowledges the source only after the target, and only a contig
 });
 
 test("ordered - a failure halts publishing, acks nothing after the failed message, reports once", async () => {
-  const { target, pipeline, failures, copiedUnacked } = setup();
+  const { target, pipeline, failures, copiedUnacked } = await ready();
   const acks: number[] = [];
   for (let i = 1; i <= 4; i++) pipeline.accept(message(i, acks));
   target.published[0]!.resolve();
@@ -117,7 +133,7 @@ test("ordered - a failure halts publishing, acks nothing after the failed messag
 });
 
 test("ordered - a redelivery of an acked message is acked again, one in flight is ignored", async () => {
-  const { target, pipeline } = setup();
+  const { target, pipeline } = await ready();
   const acks: number[] = [];
   pipeline.accept(message(1, acks));
   pipeline.accept(message(2, acks));
@@ -175,8 +191,10 @@ test("limiter - a skipped message is acked without publishing; a failed publish 
   const { target, pipeline } = setup({ sampler });
   const acks: number[] = [];
   for (let i = 1; i <= 3; i++) pipeline.accept(message(i, acks));
-  assert.equal(target.published.length, 2);
+  assert.equal(target.published.length, 1, "2 is skipped, 3 waits for the first ack");
   target.published[0]!.resolve();
+  await flush();
+  assert.equal(target.published.length, 2);
   target.published[1]!.reject(new PublishError("x", "timeout"));
   await flush();
   assert.deepEqual(acks, [1, 2]);
@@ -214,4 +232,86 @@ test("drained - resolves once every publish settled", async () => {
   target.published[0]!.resolve();
   await p;
   assert.equal(done, true);
+});
+
+test("ordered - a session starts with a window of one: the second publish waits for the first ack", async () => {
+  const { target, pipeline } = setup();
+  const acks: number[] = [];
+  for (let i = 1; i <= 5; i++) pipeline.accept(message(i, acks));
+  assert.deepEqual(
+    target.published.map((p) => p.data),
+    ["m1"],
+  );
+  target.published[0]!.resolve();
+  await flush();
+  assert.deepEqual(
+    target.published.map((p) => p.data),
+    ["m1", "m2", "m3", "m4", "m5"],
+    "the rest goes out at once, in order",
+  );
+  assert.deepEqual(acks, [1]);
+});
+
+test("ordered - when the first publish fails nothing else is published and nothing is acked", async () => {
+  const { target, pipeline, failures } = setup();
+  const acks: number[] = [];
+  for (let i = 1; i <= 3; i++) pipeline.accept(message(i, acks));
+  target.published[0]!.reject(new PublishError("no responders", "no_responders"));
+  await flush();
+  assert.equal(target.published.length, 1);
+  assert.deepEqual(acks, []);
+  assert.equal(failures[0]?.reason, "no_responders");
+  await pipeline.drained(100);
+});
+
+test("ordered - pauses while the oldest publish is unacked longer than pauseAfterMs, resumes in order on its ack", async () => {
+  let now = 0;
+  let pauses = 0;
+  const observer: ReplicationObserver = { ...nullObserver, publishPaused: () => void pauses++ };
+  const { target, pipeline } = await ready({ now: () => now, observer, pauseAfterMs: 500 });
+  const acks: number[] = [];
+  pipeline.accept(message(1, acks)); // published at 0
+  now = 400;
+  pipeline.accept(message(2, acks)); // 1 is 400 ms old: still publishing
+  now = 501;
+  pipeline.accept(message(3, acks)); // 1 is 501 ms old: paused
+  pipeline.accept(message(4, acks));
+  assert.deepEqual(
+    target.published.map((p) => p.data),
+    ["m1", "m2"],
+  );
+  assert.equal(pauses, 1, "one pause, however many messages wait");
+  target.published[0]!.resolve(); // 1 acked: 2 (published at 400) is now the oldest, 101 ms old
+  await flush();
+  assert.deepEqual(
+    target.published.map((p) => p.data),
+    ["m1", "m2", "m3", "m4"],
+  );
+  assert.deepEqual(acks, [1]);
+});
+
+test("ordered - a pause that ends in a failure publishes nothing more", async () => {
+  let now = 0;
+  const { target, pipeline, failures } = await ready({ now: () => now });
+  const acks: number[] = [];
+  pipeline.accept(message(1, acks));
+  now = 1_000;
+  pipeline.accept(message(2, acks));
+  target.published[0]!.reject(new PublishError("publish ack timeout", "timeout"));
+  await flush();
+  assert.equal(target.published.length, 1);
+  assert.equal(failures.length, 1);
+  pipeline.abandon();
+  assert.equal(pipeline.size, 0);
+});
+
+test("queued - no window of one and no pause: every message is published at once", async () => {
+  let now = 0;
+  const { target, pipeline } = setup({ ordered: false, now: () => now });
+  const acks: number[] = [];
+  pipeline.accept(message(1, acks));
+  now = 10_000;
+  pipeline.accept(message(2, acks));
+  pipeline.accept(message(3, acks));
+  assert.equal(target.published.length, 3);
 });
