@@ -90,6 +90,7 @@ export function loadTopic(
     maxInFlight: t.max_in_flight,
     ackWaitMs: durationMs(t.ack_wait),
     publishTimeoutMs: durationMs(t.publish_timeout),
+    publishPauseAfterMs: durationMs(t.publish_pause_after),
     ...(t.source_monitor_url !== null ? { sourceMonitorUrl: t.source_monitor_url } : {}),
   };
 }

@@ -74,6 +74,8 @@ export interface TopicConfig {
   ackWaitMs: number;
   /** Target publish ack timeout. */
   publishTimeoutMs: number;
+  /** Ordered: no new publish while the oldest unacknowledged one is older than this. */
+  publishPauseAfterMs: number;
   /** Optional base URL of the source server's monitoring port, for the lag metric. */
   sourceMonitorUrl?: string;
 }

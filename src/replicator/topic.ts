@@ -30,12 +30,9 @@ export interface TopicSettings {
   ackWaitMs: number;
   publishTimeoutMs: number;
   /** Ordered: pause publishing while the oldest publish is unacknowledged for longer. */
-  publishPauseAfterMs?: number;
+  publishPauseAfterMs: number;
   startAt: StartPosition;
 }
-
-/** `publish_pause_after` when the configuration does not say. */
-export const DEFAULT_PUBLISH_PAUSE_AFTER_MS = 500;
 
 export interface TopicDeps {
   source: SourceConnector;
@@ -91,7 +88,7 @@ export class Topic {
         isStalled: () => this.stalled !== undefined,
         onRejected: (sequence, reason) => this.stall(sequence, reason),
         settleTimeoutMs: config.publishTimeoutMs + 1_000,
-        pauseAfterMs: config.publishPauseAfterMs ?? DEFAULT_PUBLISH_PAUSE_AFTER_MS,
+        pauseAfterMs: config.publishPauseAfterMs,
         now: deps.now,
       });
     });

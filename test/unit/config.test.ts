@@ -111,6 +111,7 @@ test("config - the original README example loads with exactly the expected value
         maxInFlight: 1024,
         ackWaitMs: 30_000,
         publishTimeoutMs: 10_000,
+        publishPauseAfterMs: 500,
       },
     ],
   });
@@ -169,6 +170,7 @@ test("config - every new key is read and converted", () => {
     maxInFlight: 64,
     ackWaitMs: 90_000,
     publishTimeoutMs: 500,
+    publishPauseAfterMs: 250,
     sourceMonitorUrl: "http://source1:8222",
   });
   assert.deepEqual(audit?.targetUrls, ["nats://target1:4222"]);
@@ -220,6 +222,9 @@ test("config default - ack_wait is 30s", () => {
 });
 test("config default - publish_timeout is 10s", () => {
   assert.equal(minimalTopic().publishTimeoutMs, 10_000);
+});
+test("config default - publish_pause_after is 500ms", () => {
+  assert.equal(minimalTopic().publishPauseAfterMs, 500);
 });
 test("config default - TLS is off and not disabled per side", () => {
   const topic = minimalTopic();

@@ -31,6 +31,7 @@ export interface RawTopic {
   max_in_flight: number;
   ack_wait: string;
   publish_timeout: string;
+  publish_pause_after: string;
   source_monitor_url: string | null;
 }
 
@@ -205,6 +206,13 @@ export const topicSchema: Schema<RawTopic> = {
     default: "10s",
     min: "1ms",
     max: "24h",
+  },
+  publish_pause_after: {
+    doc: "Ordered mode: no new publish while the oldest unacknowledged one is older than this (a clustered target drops publishes while it elects a leader). Keep it below the target cluster's leader election time and above its round trip.",
+    format: "sr-duration",
+    default: "500ms",
+    min: "1ms",
+    max: "1h",
   },
   source_monitor_url: {
     doc: "Base URL of the source server's HTTP monitoring port (e.g. http://source1:8222), for the lag metric.",
