@@ -31,6 +31,8 @@ const STOP_GRACE_MS = 10_000;
 const POLL_INTERVAL_MS = 50;
 const MAX_LOG_CHARS = 4_000_000;
 const START_ATTEMPTS = 3;
+/** fastFailover's raft timeouts, as merged with explicit raftTimeouts. */
+const FAST_FAILOVER = { heartbeat: "1s", election: "1s", lease: "500ms" };
 /** Streaming-server config (the `-c` file is read by both the NATS and the streaming server). */
 const FAST_FAILOVER_CONFIG = [
   "streaming {",
@@ -503,6 +505,37 @@ export interface StartStanClusterOptions {
   /** Shorter raft timeouts (heartbeat and election 1 s, lease 500 ms; the server defaults are
    * 2 s, 2 s, 1 s): a killed leader is replaced in about half the time. */
   fastFailover?: boolean;
+  /** Raft timeouts written to the config file (the server reads them only from there, as Go
+   * durations, e.g. "750ms"); given ones replace fastFailover's. */
+  raftTimeouts?: RaftTimeouts;
+}
+
+/** `streaming { cluster { raft_*_timeout } }` of the server's config file. */
+export interface RaftTimeouts {
+  heartbeat?: string;
+  election?: string;
+  lease?: string;
+  commit?: string;
+}
+
+function raftConfigLines(timeouts: RaftTimeouts): string[] {
+  const entries = Object.entries(timeouts).filter(([, v]) => v !== undefined) as [
+    keyof RaftTimeouts,
+    string,
+  ][];
+  if (entries.length === 0) return [];
+  for (const [key, value] of entries) {
+    if (!/^\d+(\.\d+)?(ms|s|m)$/.test(value)) {
+      throw new Error(`raftTimeouts.${key}: ${JSON.stringify(value)} is not a Go duration`);
+    }
+  }
+  return [
+    "streaming {",
+    "  cluster {",
+    ...entries.map(([key, value]) => `    raft_${key}_timeout: "${value}"`),
+    "  }",
+    "}",
+  ];
 }
 
 export interface StanClusterNode extends StanServer {
@@ -659,7 +692,11 @@ async function startStanClusterOnce(opts: StartStanClusterOptions): Promise<Stan
       .join(",");
     const config = writeNatsConfig(workDir, [
       ...natsConfigLines(opts.maxPayload),
-      ...(opts.fastFailover ? FAST_FAILOVER_CONFIG : []),
+      ...(opts.raftTimeouts
+        ? raftConfigLines({ ...(opts.fastFailover ? FAST_FAILOVER : {}), ...opts.raftTimeouts })
+        : opts.fastFailover
+          ? FAST_FAILOVER_CONFIG
+          : []),
     ]);
     const args = [
       ["-a", HOST, "-p", String(spec.port), "-m", String(spec.monitorPort)],
