@@ -12,6 +12,13 @@ export default tseslint.config(
     },
   },
   {
+    files: ["**/*.cjs"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { module: "writable", require: "readonly" },
+    },
+  },
+  {
     files: ["src/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "error" },
   },

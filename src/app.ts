@@ -2,7 +2,6 @@
  * createApp(config, deps): wires topics, their limiters and advisories, metrics and the HTTP
  * server. Everything stateful is created here with its dependencies; nothing is global.
  */
-import { Registry } from "prom-client";
 import { version } from "../package.json";
 import { systemClock } from "./clock";
 import type { Clock } from "./clock";
@@ -14,7 +13,7 @@ import { TopicSampler } from "./sampling/topic-sampler";
 import type { Logger } from "./logging/logger";
 import { createLagPoller } from "./metrics/lag-poller";
 import type { LagPoller } from "./metrics/lag-poller";
-import { createMetrics, initTopicMetrics } from "./metrics/metrics";
+import { Registry, createMetrics, initTopicMetrics } from "./metrics/metrics";
 import type { Metrics } from "./metrics/metrics";
 import { samplingHooks, topicObserver } from "./metrics/observer";
 import type { TopicStatus } from "./replicator/status";

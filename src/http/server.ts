@@ -17,7 +17,7 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import type { NextFunction, Request, Response } from "express";
-import type { Registry } from "prom-client";
+import type { Registry } from "../metrics/metrics";
 import { ReplicatorError, errorText } from "../errors";
 import type { Logger } from "../logging/logger";
 import type { ConnectionState, TopicStatus } from "../replicator/status";

@@ -14,8 +14,7 @@
  * The metrics updated for every message are Fast* (fast-metrics.ts): topicObserver() updates
  * them through series handles that prom-client only sees when the registry is read.
  */
-import { Counter, Gauge, Histogram, collectDefaultMetrics } from "prom-client";
-import type { Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { FastCounter, FastGauge, FastHistogram } from "./fast-metrics";
 import type { PublishFailureReason } from "../errors";
 import type { SideName } from "../replicator/status";
@@ -25,6 +24,9 @@ type WorkerLabels = "name" | "worker";
 type LimiterLabels = "key" | "name";
 
 /** Seconds; from 1 ms (same-DC publish) to 60 s (a target that is down and retried). */
+/** The registry metrics live in; the HTTP server reads it for /metrics. */
+export { Registry };
+
 export const LATENCY_BUCKETS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ];
