@@ -3,6 +3,8 @@
  * server. Everything stateful is created here with its dependencies; nothing is global.
  */
 import { version } from "../package.json";
+import { productConnectors } from "./adapters";
+import type { ConnectorsFor, TopicConnectors } from "./adapters";
 import { systemClock } from "./clock";
 import type { Clock } from "./clock";
 import type { AppConfig, TopicConfig } from "./config/types";
@@ -18,16 +20,14 @@ import type { Metrics } from "./metrics/metrics";
 import { samplingHooks, topicObserver } from "./metrics/observer";
 import type { TopicStatus } from "./replicator/status";
 import { Topic, workerName } from "./replicator/topic";
-import { createStanConnector, stanClientId } from "./stan/connector";
-import type { DialWire } from "./stan/wire";
 import { redactUrl } from "./util/redact";
 
 export interface AppDeps {
   logger: Logger;
   registry?: Registry;
   clock?: Clock;
-  /** The NATS connection under STAN sessions (the benchmark compares the official client). */
-  stanDial?: DialWire;
+  /** Each topic's connectors; default: the product's adapters (tests and benchmarks inject). */
+  connectorsFor?: ConnectorsFor;
 }
 
 export interface App {
@@ -58,7 +58,10 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
   const registry = deps.registry ?? new Registry();
   const metrics = createMetrics(registry, { version });
   const log = deps.logger.child({ component: "app" });
-  const parts = config.topics.map((t) => buildTopic(t, config, deps, metrics, now));
+  const connectorsFor = deps.connectorsFor ?? productConnectors();
+  const parts = config.topics.map((t) =>
+    buildTopic(t, config, deps.logger, connectorsFor(t), metrics, now),
+  );
   const status = (): TopicStatus[] => parts.map((p) => p.topic.status());
 
   const http: HttpServer = createHttpServer({
@@ -135,13 +138,13 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
 function buildTopic(
   t: TopicConfig,
   config: AppConfig,
-  deps: AppDeps,
+  logger: Logger,
+  connectors: TopicConnectors,
   metrics: Metrics,
   now: () => number,
 ): TopicParts {
-  const log = deps.logger.child({ component: "topic", topic: t.name });
-  const source = createStanConnector(t, "source", deps.stanDial);
-  const target = createStanConnector(t, "target", deps.stanDial);
+  const log = logger.child({ component: "topic", topic: t.name });
+  const { source, target } = connectors;
   initTopicMetrics(metrics, {
     name: t.name,
     workers: Array.from({ length: t.workers }, (_, n) => workerName(t.name, n)),
@@ -173,8 +176,8 @@ function buildTopic(
     log,
     now,
     redactUrl,
-    // Status and logs show the STAN client id; metric labels keep the stable `<name>_<n>`.
-    clientId: (n) => stanClientId(t, n),
+    // Status and logs show the client id; metric labels keep the stable `<name>_<n>`.
+    clientId: connectors.clientId,
   });
   const lagPoller = t.sourceMonitorUrl
     ? createLagPoller({

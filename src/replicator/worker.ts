@@ -46,6 +46,8 @@ export interface WorkerOptions {
    */
   pauseAfterMs: number;
   now(): number;
+  /** Waits between attempts; cut short by the signal (tests pass a fake). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /** A session that stayed up this long resets the backoff. */
@@ -56,8 +58,10 @@ export class Worker {
   private target: ConnectionState;
   private subscribed = false;
   private pipeline?: Pipeline;
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 
   constructor(private readonly o: WorkerOptions) {
+    this.sleep = o.sleep ?? sleep;
     const now = o.now();
     this.source = { kind: "connecting", since: now, attempt: 0 };
     this.target = { kind: "connecting", since: now, attempt: 0 };
@@ -107,7 +111,7 @@ export class Worker {
       resets = this.o.now() - startedAt > STABLE_SESSION_MS ? 1 : resets + 1;
       const delay = backoffDelay(RECONNECT_BACKOFF, resets);
       this.o.log.warn("session reset", { reason: why, retryInMs: delay });
-      await sleep(delay, signal);
+      await this.sleep(delay, signal);
     }
     const now = this.o.now();
     this.source = { kind: "closed", since: now };
@@ -206,7 +210,7 @@ export class Worker {
         this.setState(side, { kind, since, attempt, lastError });
         this.o.observer.connection(this.o.id, side, "error");
         this.o.log.warn("connect failed", { side, attempt, error: lastError, retryInMs: delay });
-        await sleep(delay, signal);
+        await this.sleep(delay, signal);
       }
     }
     return undefined;
