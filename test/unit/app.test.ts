@@ -6,7 +6,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createApp } from "../../src/app";
-import type { App } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { stateFilePath } from "../../src/sampling/state-file";
 import { FakeConnector, until } from "../support/fake-sessions";
@@ -52,8 +51,8 @@ test("app - start: HTTP answers before any session opens; stop: sessions close, 
     const source = new FakeConnector();
     const target = new FakeConnector();
     target.autoAck = true;
-    let app: App | undefined;
-    const port = (): number => app?.ports()[0] ?? 0;
+    // Called once the app exists (sessions open during start()).
+    const port = (): number => app.ports()[0] ?? 0;
     const onOpen = async (s: FakeSession) => {
       events.push(`open ${s.side}: livez ${await livez(port())}`);
       const close = s.close.bind(s);
@@ -66,7 +65,7 @@ test("app - start: HTTP answers before any session opens; stop: sessions close, 
     };
     source.onOpen = onOpen;
     target.onOpen = onOpen;
-    app = createApp(config, {
+    const app = createApp(config, {
       logger: createTestLogger(),
       connectorsFor: () => ({ source, target, clientId: (n) => `cmdb_${n}` }),
     });
