@@ -1,8 +1,8 @@
 /**
  * NATS NKeys for client authentication, with node:crypto only: a user seed (`SU...`) is an
  * Ed25519 private key in NATS' base32 + CRC-16 encoding; the server sends a nonce and the
- * client answers with its public key (`U...`) and the nonce's signature (src/stan/session.ts
- * hands both to the client's authenticator hook). Credentials files (`.creds`: a user JWT plus
+ * client answers with its public key (`U...`) and the nonce's signature, both in its CONNECT
+ * (src/nats/handshake.ts). Credentials files (`.creds`: a user JWT plus
  * the seed) are read here too, so a broken file is a config error at start, not a failed
  * connect later.
  *

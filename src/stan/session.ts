@@ -25,7 +25,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { ConnectionError, PublishError, errorText } from "../errors";
-import type { PublishFailureReason } from "../errors";
 import {
   AckEncoder,
   PubMsgEncoder,
@@ -38,7 +37,6 @@ import {
   decodeConnectResponse,
   decodeErrorResponse,
   decodeMsgProto,
-  decodePubAck,
   decodeSubscriptionResponse,
 } from "./protocol-decode";
 import type { ConnectResponse } from "./protocol-decode";
@@ -54,6 +52,7 @@ import type {
 } from "../replicator/ports";
 import { subscriptionRequest } from "./session-options";
 import type { SessionOptions } from "./session-options";
+import { PendingPublishes } from "./pending-publishes";
 import { dialNats } from "./wire";
 import type { DialWire, StanWire } from "./wire";
 
@@ -64,12 +63,6 @@ import type { DialWire, StanWire } from "./wire";
 const ENVELOPE_FIXED_BYTES = 64;
 const EMPTY = Buffer.alloc(0);
 
-interface PendingPublish {
-  deadline: number;
-  resolve(outcome: PublishOutcome): void;
-  reject(err: PublishError): void;
-}
-
 export class StanSession implements SourceSession, TargetSession {
   /** Resolves exactly once, when the session is over for any reason. */
   readonly ended: Promise<SessionEnd>;
@@ -77,9 +70,7 @@ export class StanSession implements SourceSession, TargetSession {
   private isEnded = false;
   /** Set as soon as the socket is known to be gone. */
   private transportGone = false;
-  /** Publishes awaiting their PubAck, by guid, oldest first (all share one timeout). */
-  private readonly pending = new Map<number, PendingPublish>();
-  private guidCounter = 0;
+  private readonly pending: PendingPublishes;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly connId = randomBytes(16);
   /** Reply subject of a publish: this prefix and its guid. */
@@ -95,6 +86,7 @@ export class StanSession implements SourceSession, TargetSession {
   ) {
     this.ended = new Promise((resolve) => (this.endWith = resolve));
     this.pubMsgs = new PubMsgEncoder(options.clientId, this.connId);
+    this.pending = new PendingPublishes(options.publishTimeoutMs);
   }
 
   /** Connects once. Rejects with a retriable ConnectionError; the caller owns retrying. */
@@ -142,8 +134,10 @@ export class StanSession implements SourceSession, TargetSession {
       if (reply !== undefined) this.send(reply, EMPTY);
     });
     nc.subscribe(`${this.ackPrefix}*`, (buf, start, end, _reply, headers) => {
-      if (headers === undefined) this.onPubAck(buf, start, end);
-      else if (headers.status === NO_RESPONDERS) this.onNoResponders(headers.subject);
+      if (headers === undefined) this.pending.onPubAck(buf, start, end);
+      else if (headers.status === NO_RESPONDERS) {
+        this.pending.onNoResponders(Number(headers.subject.slice(this.ackPrefix.length)));
+      }
     });
     const reply = await nc.request(
       `_STAN.discover.${options.clusterId}`,
@@ -160,7 +154,7 @@ export class StanSession implements SourceSession, TargetSession {
     if (this.proto.error !== "") throw new Error(this.proto.error);
     this.startPings();
     const sweep = Math.max(10, Math.min(1000, options.publishTimeoutMs / 4));
-    this.timers.push(setInterval(() => this.expirePublishes(), sweep).unref());
+    this.timers.push(setInterval(() => this.pending.expire(), sweep).unref());
   }
 
   /**
@@ -212,12 +206,7 @@ export class StanSession implements SourceSession, TargetSession {
         reject(new PublishError("session closed", "connection_closed"));
         return;
       }
-      const guid = ++this.guidCounter;
-      this.pending.set(guid, {
-        deadline: Date.now() + this.options.publishTimeoutMs,
-        resolve,
-        reject,
-      });
+      const guid = this.pending.add(resolve, reject);
       let natsSubject = this.pubSubjects.get(subject);
       if (natsSubject === undefined) {
         natsSubject = `${this.proto.pubPrefix}.${subject}`;
@@ -233,46 +222,8 @@ export class StanSession implements SourceSession, TargetSession {
           guid,
         ),
       );
-      if (!sent) this.settlePublish(guid, "connection_closed", "connection lost");
+      if (!sent) this.pending.settle(guid, "connection_closed", "connection lost");
     });
-  }
-
-  private onPubAck(buf: Buffer, start: number, end: number): void {
-    let ack: { guid: number; error: string };
-    try {
-      ack = decodePubAck(buf, start, end);
-    } catch {
-      return; // not a PubAck; the publish it answers times out
-    }
-    if (ack.error === "") this.settlePublish(ack.guid, undefined);
-    else this.settlePublish(ack.guid, "error", ack.error);
-  }
-
-  /** Nothing received a publish: the cluster has no leader serving the channel right now. */
-  private onNoResponders(replySubject: string): void {
-    const guid = Number(replySubject.slice(this.ackPrefix.length));
-    this.settlePublish(
-      guid,
-      "no_responders",
-      "no responders: the target cluster has no leader serving the channel (election?)",
-    );
-  }
-
-  private settlePublish(guid: number, reason?: PublishFailureReason, text?: string): void {
-    const entry = this.pending.get(guid);
-    if (entry === undefined) return; // answered after its timeout: already failed
-    this.pending.delete(guid);
-    if (reason === undefined) entry.resolve("stored");
-    else entry.reject(new PublishError(text ?? "", reason));
-  }
-
-  /** Fails publishes past their deadline; they are in deadline order, so it stops early. */
-  private expirePublishes(): void {
-    const now = Date.now();
-    for (const [guid, entry] of this.pending) {
-      if (entry.deadline > now) break;
-      this.settlePublish(guid, "timeout", "publish ack timeout");
-    }
   }
 
   /**
@@ -383,9 +334,7 @@ export class StanSession implements SourceSession, TargetSession {
     if (this.isEnded) return;
     this.isEnded = true;
     for (const timer of this.timers) clearInterval(timer);
-    for (const guid of [...this.pending.keys()]) {
-      this.settlePublish(guid, "connection_closed", end.error ?? end.reason);
-    }
+    this.pending.failAll(end.error ?? end.reason);
     this.endWith(end);
   }
 }
