@@ -57,8 +57,9 @@ interface PartialMsg {
 }
 
 export class MessageParser {
-  /** Bytes of a control line that has not ended yet. */
-  private pendingLine: Buffer | undefined;
+  /** The pieces of a control line that has not ended yet, and their total size. */
+  private readonly pendingLine: Buffer[] = [];
+  private pendingLength = 0;
   private partial: PartialMsg | undefined;
   private failed = false;
 
@@ -70,20 +71,23 @@ export class MessageParser {
     let p = 0;
     if (this.partial !== undefined) {
       p = this.fillPartial(buf);
-      if (this.partial !== undefined) return;
+      if (this.partial !== undefined || this.failed) return;
     }
-    if (this.pendingLine !== undefined) {
-      buf = Buffer.concat([this.pendingLine, buf.subarray(p)]);
+    if (this.pendingLength > 0) {
+      const rest = buf.subarray(p);
+      if (!this.completesLine(rest)) return this.holdLine(rest);
+      this.pendingLine.push(rest);
+      buf = Buffer.concat(this.pendingLine, this.pendingLength + rest.length);
       p = 0;
-      this.pendingLine = undefined;
+      this.pendingLine.length = 0;
+      this.pendingLength = 0;
     }
     while (p < buf.length && !this.failed) {
       const eol = buf.indexOf(CR, p);
-      if (eol < 0 || eol + 1 >= buf.length) {
-        if (buf.length - p > MAX_CONTROL_LINE) return this.fail("control line too long");
-        this.pendingLine = buf.subarray(p);
-        return;
-      }
+      if (eol < 0 || eol + 1 >= buf.length) return this.holdLine(buf.subarray(p));
+      // The limit holds for a line that came in one chunk too, so that the same bytes give the
+      // same events however the socket cut them (before, only a split line was limited).
+      if (eol - p > MAX_CONTROL_LINE) return this.fail("control line too long");
       if (buf[eol + 1] !== LF) return this.fail("control line without CRLF");
       const next = eol + 2;
       switch (buf[p]) {
@@ -142,13 +146,15 @@ export class MessageParser {
     if (sid < 0 || size < 0 || size > MAX_PAYLOAD || headerSize < 0 || headerSize > size) {
       return this.badLine(buf, start, eol, withHeaders ? "HMSG" : "MSG");
     }
+    // Subjects are UTF-8: read as latin1, a non-ASCII reply subject went back as other bytes.
     const reply =
-      n === plain + 2 ? buf.toString("latin1", tokens[6] ?? 0, tokens[7] ?? 0) : undefined;
+      n === plain + 2 ? buf.toString("utf8", tokens[6] ?? 0, tokens[7] ?? 0) : undefined;
     const headers = withHeaders
-      ? { subject: buf.toString("latin1", tokens[2] ?? 0, tokens[3] ?? 0), status: 0 }
+      ? { subject: buf.toString("utf8", tokens[2] ?? 0, tokens[3] ?? 0), status: 0 }
       : undefined;
     const end = payloadStart + size;
     if (end + 2 <= buf.length) {
+      if (!this.endsWithCrlf(buf, end)) return buf.length;
       if (headers !== undefined) headers.status = statusOf(buf, payloadStart, headerSize);
       this.on.msg(sid, reply, buf, payloadStart + headerSize, end, headers);
       return end + 2;
@@ -182,9 +188,43 @@ export class MessageParser {
     m.filled += taken;
     if (m.filled < m.buf.length) return taken;
     this.partial = undefined;
+    if (!this.endsWithCrlf(m.buf, m.size)) return taken;
     if (m.headers !== undefined) m.headers.status = statusOf(m.buf, 0, m.headerSize);
     this.on.msg(m.sid, m.reply, m.buf, m.headerSize, m.size, m.headers);
     return taken;
+  }
+
+  /** Whether `rest` ends the held control line: its CRLF, or a byte after its CR, is there. */
+  private completesLine(rest: Buffer): boolean {
+    const last = this.pendingLine[this.pendingLine.length - 1];
+    if (last?.[last.length - 1] === CR) return rest.length > 0;
+    const cr = rest.indexOf(CR);
+    return cr >= 0 && cr + 1 < rest.length;
+  }
+
+  /**
+   * Holds the start of a control line until its end comes, refusing it as soon as it is too
+   * long. Only new bytes are searched and the pieces are joined once: a line that trickles in a
+   * byte at a time used to be copied whole for every byte (quadratic in its length).
+   */
+  private holdLine(rest: Buffer): void {
+    if (rest.length === 0) return;
+    const cr = rest.indexOf(CR); // only ever the last byte here
+    if (this.pendingLength + (cr < 0 ? rest.length : cr) > MAX_CONTROL_LINE) {
+      return this.fail("control line too long");
+    }
+    this.pendingLine.push(rest);
+    this.pendingLength += rest.length;
+  }
+
+  /**
+   * A payload must be followed by CRLF; otherwise its declared size is wrong, and without this
+   * check a truncated or overlong payload was delivered as a message before the stream failed.
+   */
+  private endsWithCrlf(buf: Buffer, end: number): boolean {
+    if (buf[end] === CR && buf[end + 1] === LF) return true;
+    this.fail("message payload not followed by CRLF");
+    return false;
   }
 
   private fail(text: string): void {

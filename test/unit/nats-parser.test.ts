@@ -163,3 +163,63 @@ test("nats parser - an HMSG whose header size exceeds its total size is a protoc
     );
   }
 });
+
+// Regressions found by the properties in nats-parser.property.test.ts.
+
+test("nats parser - a control line over 64 KiB is refused in one piece as in two; 64 KiB passes", () => {
+  for (const [length, kinds] of [
+    [64 * 1024, ["info", "ping"]],
+    [64 * 1024 + 1, ["protocolError"]], // was accepted when it came in one chunk
+  ] as const) {
+    const line = Buffer.from(`INFO ${"x".repeat(length - 5)}\r\nPING\r\n`);
+    for (const cut of [line.length, 64 * 1024, 64 * 1024 + 1]) {
+      const events: Event[] = [];
+      const parser = parserFor(events);
+      parser.push(Buffer.from(line.subarray(0, cut)));
+      parser.push(Buffer.from(line.subarray(cut)));
+      assert.deepEqual(
+        events.map((e) => e.kind),
+        kinds,
+        `${length} bytes cut at ${cut}`,
+      );
+    }
+  }
+});
+
+test("nats parser - a payload shorter or longer than its size is a protocol error, not a message", () => {
+  // Before: "MSG a 1 3" followed by "hello" delivered "hel", then failed on "lo".
+  const bads = [
+    "MSG a 1 3\r\nhello\r\n",
+    "MSG a 1 6\r\nhello\r\nxx",
+    "HMSG a 1 12 13\r\nNATS/1.0\r\n\r\nab\r\n",
+  ];
+  for (const bad of bads) {
+    for (const cut of [bad.length, 12]) {
+      const events: Event[] = [];
+      const parser = parserFor(events);
+      const bytes = Buffer.from(bad);
+      parser.push(bytes.subarray(0, cut));
+      parser.push(bytes.subarray(cut));
+      assert.deepEqual(events, [
+        { kind: "protocolError", text: "message payload not followed by CRLF" },
+      ]);
+    }
+  }
+});
+
+test("nats parser - reply subjects and HMSG subjects are UTF-8", () => {
+  const events: Event[] = [];
+  parserFor(events).push(
+    Buffer.from("MSG a 1 _INBOX.é 2\r\nhi\r\nHMSG dc1.日本 2 12 12\r\nNATS/1.0\r\n\r\n\r\n"),
+  );
+  assert.deepEqual(events, [
+    { kind: "msg", sid: 1, reply: "_INBOX.é", data: Buffer.from("hi").toString("hex") },
+    {
+      kind: "msg",
+      sid: 2,
+      reply: undefined,
+      data: "",
+      headers: { subject: "dc1.日本", status: 0 },
+    },
+  ]);
+});
