@@ -10,8 +10,8 @@ const REPO = path.resolve(__dirname, "..", "..");
 test("node flags - the image's ENTRYPOINT runs node with NODE_FLAGS", () => {
   const line = readFileSync(path.join(REPO, "Dockerfile"), "utf8")
     .split("\n")
-    .find((l) => l.startsWith("ENTRYPOINT "));
-  assert.ok(line, "Dockerfile has an ENTRYPOINT");
+    .find((l) => l.startsWith("ENTRYPOINT ") && l.includes("/app/dist/src/main.js"));
+  assert.ok(line, "Dockerfile has the replicator's ENTRYPOINT");
   const argv = JSON.parse(line.slice("ENTRYPOINT ".length)) as string[];
   const node = argv.indexOf("node");
   assert.deepEqual(argv.slice(node + 1, node + 1 + NODE_FLAGS.length), [...NODE_FLAGS]);
