@@ -8,7 +8,8 @@
 #               provisioning (dashboards path, datasource host) matches what compose mounts and runs
 #   config      examples/compose/sr.yaml passes `stream-replicator --validate`
 #   prometheus  promtool accepts examples/compose/prometheus.yml, and it scrapes replicator:<EXPOSE>
-#   hadolint    hadolint 2.15.1 finds nothing in Dockerfile (not even "info")
+#   hadolint    hadolint 2.15.1 finds nothing in Dockerfile and the stand-ins' Dockerfiles
+#               (container/stand-ins/*/Dockerfile), not even "info"
 #   dclint      dclint 3.1.0 finds nothing in compose.yaml (errors and warnings)
 #   k8s         deploy/kubernetes/sidecar.yaml parses and matches the Dockerfile (port, probes,
 #               uid, SR_CONFIG, state dir, security context, resources, Prometheus annotations),
@@ -133,7 +134,7 @@ check_hadolint() {
   local exe
   exe="$(hadolint_bin)" || return 1
   "$exe" --version
-  "$exe" --no-color --failure-threshold info Dockerfile
+  "$exe" --no-color --failure-threshold info Dockerfile container/stand-ins/*/Dockerfile
 }
 
 check_dclint() {

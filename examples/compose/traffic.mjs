@@ -1,8 +1,9 @@
 // Traffic generator of `docker compose --profile demo up`: publishes sample node registrations
 // (the same documents as `npm run demo`) to a NATS Streaming channel until it is stopped.
 //
-// It runs in the replicator's own image, mounted at /app/examples/traffic.mjs, so the
-// node-nats-streaming client comes from the image's /app/node_modules and nothing is installed.
+// It runs in the Dockerfile's `traffic` stage (the build stage plus this file at
+// /app/examples/traffic.mjs), whose /app/node_modules has the node-nats-streaming client: a
+// devDependency, so the replicator's runtime image does not have it.
 // Settings (environment): TRAFFIC_URL (nats://dc1:4222), TRAFFIC_CLUSTER_ID (dc1),
 // TRAFFIC_CHANNEL (demo.registrations), TRAFFIC_RATE (messages a second, 50),
 // TRAFFIC_NODES (distinct senders, 300).

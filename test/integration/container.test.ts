@@ -1,57 +1,121 @@
-// The container recipe, without a Docker engine:
-// - the offline checks of scripts/check-container.sh (compose, mounts, configs, linters, and the
-//   Kubernetes manifest against the Dockerfile), one test each;
-// - a replay of the Dockerfile: its build context is made the way `docker build` makes it (the
-//   tree filtered by .dockerignore), its stages' COPY and RUN steps run in order in temporary
-//   directories standing in for the images' file systems, and the runtime stage's ENTRYPOINT is
-//   started against two real NATS Streaming servers. A broken recipe fails here.
+// The container files, two ways:
+// - offline (scripts/check-container.sh): compose, mounts, configs, linters, and the Kubernetes
+//   manifest against the Dockerfile, one test each;
+// - under a real Docker engine (scripts/container-stack.sh): the engine is installed and started
+//   when missing (a machine without one fails here, it is not skipped), the upstream images are
+//   stood in for by local builds under the same names, the image is built from the Dockerfile as
+//   it is and run the way the README and the Kubernetes manifest run it, then compose.yaml's
+//   stack (every service but grafana) and its demo profile run with messages flowing through.
+// The engine and the stack are the machine's, so one check at a time holds the script's lock.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { after, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { stringify } from "yaml";
-import { getFreePort, startStan, stopAll } from "../support/servers";
+import { getFreePort, getFreePorts, startStan, stopAll } from "../support/servers";
 import { numberedPayloads, publishAll, readAll, waitFor } from "../support/stan-client";
 
 const REPO = path.resolve(__dirname, "..", "..");
-const CHECK_TIMEOUT_MS = 180_000;
-const REPLAY_TIMEOUT_MS = 300_000;
-const RUN_STEP_TIMEOUT_MS = 240_000;
-
-const tempDirs: string[] = [];
-const children = new Set<ChildProcess>();
-after(async () => {
-  for (const child of children) child.kill("SIGKILL");
-  await stopAll();
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
+const SCRIPT = path.join(REPO, "scripts", "container-stack.sh");
+const IMAGE = "stream-replicator:local";
+const CHECK_LABEL = "io.stream-replicator.check";
+const PROJECT = "stream-replicator-check";
+const STATE_DIR = "/var/lib/stream-replicator";
+const CONFIG_PATH = "/etc/stream-replicator/sr.yaml";
+const OFFLINE_TIMEOUT_MS = 180_000;
+/** A cold machine: docker.io from Debian, debootstrap, the Node and service stand-ins. */
+const STAND_INS_TIMEOUT_MS = 420_000;
+const BUILD_TIMEOUT_MS = 300_000;
+const LOCK_WAIT_S = 900;
+/** `docker stop`'s default: SIGTERM, then SIGKILL after this long. */
+const STOP_TIMEOUT_S = 10;
 
 interface Run {
   code: number;
-  output: string;
+  stdout: string;
+  stderr: string;
 }
 
-/** Runs a command to its end; resolves with its exit code and stdout+stderr (never rejects). */
+/** Our environment without npm's variables (a parent `npm test` sets some that would point a
+ * nested npm at this repository). */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^npm_/i.test(key) && key !== "INIT_CWD") env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/** Runs a command to its end; resolves with its exit code and output (never rejects). */
 function run(
   file: string,
   args: string[],
-  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number },
+  opts: { timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       file,
       args,
-      { cwd: opts.cwd, env: opts.env, timeout: opts.timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      {
+        cwd: REPO,
+        env: cleanEnv(opts.env),
+        timeout: opts.timeoutMs ?? 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
       (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-        resolve({ code, output: `${stdout}${stderr}${err && code === 1 ? err.message : ""}` });
+        const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
+        const why = err && code === -1 ? `\n${err.message}` : "";
+        resolve({ code, stdout, stderr: `${stderr}${why}` });
       },
     );
   });
+}
+
+const stack = (args: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}) =>
+  run("bash", [SCRIPT, ...args], opts);
+const docker = (args: string[], timeoutMs = 60_000) => run("docker", args, { timeoutMs });
+
+function ok(result: Run, what: string): string {
+  assert.equal(
+    result.code,
+    0,
+    `${what} failed (exit ${result.code}):\n${result.stdout}${result.stderr}`,
+  );
+  return result.stdout;
+}
+
+async function inspect<T>(what: string, format: string): Promise<T> {
+  const out = ok(
+    await docker(["inspect", "--format", `{{json ${format}}}`, what]),
+    `inspect ${what}`,
+  );
+  return JSON.parse(out) as T;
+}
+
+async function httpStatus(url: string): Promise<number> {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(3000) })).status;
+  } catch {
+    return 0;
+  }
+}
+
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "sr-container-"));
+  chmodSync(dir, 0o755);
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** A file the container's uid 1000 can read, to bind-mount. */
+function writeConfig(config: unknown): string {
+  const file = path.join(tempDir(), "sr.yaml");
+  writeFileSync(file, typeof config === "string" ? config : stringify(config), { mode: 0o644 });
+  return file;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -74,482 +138,616 @@ describe("container files - offline checks (scripts/check-container.sh)", () => 
     ],
   ];
   for (const [name, spec] of checks) {
-    test(`${name} - ${spec}`, { timeout: CHECK_TIMEOUT_MS }, async () => {
-      const result = await run("bash", ["scripts/check-container.sh", name], {
-        cwd: REPO,
-        timeoutMs: CHECK_TIMEOUT_MS - 5_000,
-      });
-      assert.equal(result.code, 0, `check-container.sh ${name} failed:\n${result.output}`);
+    test(`${name} - ${spec}`, { timeout: OFFLINE_TIMEOUT_MS }, async () => {
+      ok(
+        await run("bash", ["scripts/check-container.sh", name], {
+          timeoutMs: OFFLINE_TIMEOUT_MS - 5_000,
+        }),
+        `check-container.sh ${name}`,
+      );
     });
   }
 });
 
 // ---------------------------------------------------------------------------------------------
-// Dockerfile and .dockerignore, read the way Docker reads them (the subset this project uses).
+// Under a real engine.
 
-interface Instruction {
-  op: string;
-  args: string;
-}
+describe("container under a real Docker engine (scripts/container-stack.sh)", () => {
+  let lock: ChildProcess | undefined;
+  let locked = false;
+  let started = Date.now();
+  /** What later tests need from earlier ones; each says so instead of failing obscurely. */
+  const ready = { engine: false, image: false };
+  const needs = (what: keyof typeof ready): void =>
+    assert.ok(
+      ready[what],
+      `no ${what === "engine" ? "Docker engine" : "image"}: see the ${what} test`,
+    );
 
-function parseDockerfile(text: string): Instruction[] {
-  return text
-    .replace(/\\\r?\n/g, " ")
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== "" && !line.startsWith("#"))
-    .map((line) => {
-      const op = line.split(/\s+/)[0] ?? "";
-      return { op: op.toUpperCase(), args: line.slice(op.length).trim() };
+  before(async () => {
+    started = Date.now();
+    const holder = spawn("bash", [SCRIPT, "lock", String(LOCK_WAIT_S)], {
+      cwd: REPO,
+      stdio: ["pipe", "pipe", "pipe"],
     });
-}
-
-function parseEnv(args: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [, key, raw = ""] of args.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g)) {
-    env[key as string] = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
-  }
-  return env;
-}
-
-/** A .dockerignore pattern as a regular expression (moby/patternmatcher semantics). */
-function patternRegex(pattern: string): RegExp {
-  let re = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
-    if (c === "*" && pattern[i + 1] === "*") {
-      i++;
-      if (pattern[i + 1] === "/") {
-        i++;
-        re += "(?:.*/)?";
-      } else re += ".*";
-    } else if (c === "*") re += "[^/]*";
-    else if (c === "?") re += "[^/]";
-    else re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-  }
-  return new RegExp(`^${re}$`);
-}
-
-interface IgnoreRule {
-  regex: RegExp;
-  negated: boolean;
-  text: string;
-}
-
-function readDockerignore(file: string): IgnoreRule[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== "" && !line.startsWith("#"))
-    .map((line) => {
-      const negated = line.startsWith("!");
-      const text = path.posix.normalize(line.slice(negated ? 1 : 0).trim()).replace(/^\/|\/$/g, "");
-      return { regex: patternRegex(text), negated, text };
-    });
-}
-
-/** Excluded when the last rule matching the path, or one of its parent folders, is not a "!". */
-function isExcluded(rel: string, rules: IgnoreRule[]): boolean {
-  const parts = rel.split("/");
-  const candidates = parts.map((_, i) => parts.slice(0, i + 1).join("/"));
-  let excluded = false;
-  for (const rule of rules) {
-    if (candidates.some((c) => rule.regex.test(c))) excluded = !rule.negated;
-  }
-  return excluded;
-}
-
-/** The files `docker build .` would send: the tree minus what .dockerignore excludes. */
-function buildContext(root: string): Set<string> {
-  const rules = readDockerignore(path.join(root, ".dockerignore"));
-  const files = new Set<string>();
-  const canReinclude = (dir: string): boolean =>
-    rules.some((r) => r.negated && (/[*?[]/.test(r.text) || r.text.startsWith(`${dir}/`)));
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true })) {
-      const rel = dir === "" ? entry.name : `${dir}/${entry.name}`;
-      if (entry.isDirectory()) {
-        if (!isExcluded(rel, rules) || canReinclude(rel)) walk(rel);
-      } else if (!isExcluded(rel, rules)) files.add(rel);
-    }
-  };
-  walk("");
-  return files;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The replay.
-
-interface Stage {
-  name: string;
-  base: string;
-  /** Stands in for the image's file system root. */
-  rootfs: string;
-  workdir: string;
-  env: Record<string, string>;
-  entrypoint?: string[];
-  cmd?: string[];
-  user?: string;
-  expose: number[];
-  healthcheck?: string[];
-  labels: string;
-  args: Record<string, string>;
-}
-
-interface Replay {
-  stages: Stage[];
-  /** The RUN commands executed, in order, as written in the Dockerfile. */
-  executed: string[];
-  /** The RUN parts not executed here (system packages, ownership), as written. */
-  skipped: string[];
-  contextFiles: Set<string>;
-}
-
-/** RUN parts that change the system image, not /app: not replayed (tini comes from Debian). */
-const SYSTEM_STEPS = [
-  /^apt-get update$/,
-  /^apt-get install -y --no-install-recommends( [a-z0-9.+-]+=\S+)+$/,
-  /^rm -rf \/var\/lib\/apt\/lists\/\*$/,
-  /^chown \d+:\d+( \/(etc|var)\/\S+)+$/,
-];
-/** Replayed inside the stage's stand-in root. */
-const MKDIR_STEP = /^mkdir -p((?: \/(?:etc|var)\/\S+)+)$/;
-
-/** Environment for replayed steps: ours without npm's own variables (a parent `npm test` sets
- * npm_config_local_prefix=<repo>, which would point a nested npm at this repository). */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!/^npm_/i.test(key) && key !== "INIT_CWD" && !key.startsWith("SR_")) env[key] = value;
-  }
-  return { ...env, ...extra };
-}
-
-function inRoot(stage: Stage, containerPath: string): string {
-  return path.join(stage.rootfs, path.posix.resolve(stage.workdir, containerPath));
-}
-
-function copyStep(stage: Stage, args: string, replay: Replay, root: string): void {
-  const words = args.split(/\s+/);
-  const flags = words.filter((w) => w.startsWith("--"));
-  const [dest, ...sourcesReversed] = words.filter((w) => !w.startsWith("--")).reverse();
-  assert.ok(dest !== undefined && sourcesReversed.length > 0, `COPY ${args}: sources and dest`);
-  const sources = sourcesReversed.reverse();
-  const from = flags.find((f) => f.startsWith("--from="))?.slice("--from=".length);
-  const destIsDir = dest.endsWith("/") || sources.length > 1;
-  for (const source of sources) {
-    assert.ok(!/[*?[]/.test(source), `COPY ${args}: wildcards are not replayed`);
-    if (from !== undefined) {
-      const origin = replay.stages.find((s) => s.name === from);
-      assert.ok(origin, `COPY ${args}: no stage ${from}`);
-      const src = inRoot(origin, source);
-      assert.ok(existsSync(src), `COPY ${args}: ${source} not found in stage ${from}`);
-      cpSync(src, inRoot(stage, destIsDir ? path.posix.join(dest, path.basename(source)) : dest), {
-        recursive: true,
+    lock = holder;
+    let output = "";
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.on("data", (d: Buffer) => {
+        output += d.toString();
+        if (output.includes("locked")) resolve();
       });
-      continue;
-    }
-    const rel = path.posix.normalize(source).replace(/^\.\/|\/$/g, "");
-    if (replay.contextFiles.has(rel)) {
-      const target = destIsDir ? path.posix.join(dest, path.posix.basename(rel)) : dest;
-      mkdirSync(path.dirname(inRoot(stage, target)), { recursive: true });
-      cpSync(path.join(root, rel), inRoot(stage, target));
-      continue;
-    }
-    const inside = [...replay.contextFiles].filter((f) => f.startsWith(`${rel}/`));
-    assert.ok(inside.length > 0, `COPY ${args}: ${source} is not in the build context`);
-    for (const file of inside) {
-      const target = inRoot(stage, path.posix.join(dest, file.slice(rel.length + 1)));
-      mkdirSync(path.dirname(target), { recursive: true });
-      cpSync(path.join(root, file), target);
-    }
-  }
-}
-
-async function runStep(stage: Stage, command: string, replay: Replay, cache: string) {
-  const parts = command.split(/\s*&&\s*/);
-  const system = parts.map((p) => SYSTEM_STEPS.some((re) => re.test(p)) || MKDIR_STEP.test(p));
-  if (system.every(Boolean)) {
-    for (const part of parts) {
-      const mkdir = MKDIR_STEP.exec(part);
-      if (mkdir) {
-        for (const dir of (mkdir[1] as string).trim().split(/\s+/)) {
-          mkdirSync(inRoot(stage, dir), { recursive: true });
-        }
-      } else replay.skipped.push(part);
-    }
-    return;
-  }
-  assert.ok(!system.some(Boolean), `RUN ${command}: mixes system and application steps`);
-  const cwd = inRoot(stage, stage.workdir);
-  mkdirSync(cwd, { recursive: true });
-  const result = await run("/bin/sh", ["-c", command], {
-    cwd,
-    env: cleanEnv({ ...stage.env, npm_config_cache: cache }),
-    timeoutMs: RUN_STEP_TIMEOUT_MS,
+      holder.stderr.on("data", (d: Buffer) => (output += d.toString()));
+      holder.on("exit", (code) => reject(new Error(`lock: exit ${code}: ${output}`)));
+    });
+    locked = true;
+    // What a crashed earlier run may have left (only the check's own project and labels).
+    await stack(["down"], { timeoutMs: 120_000 });
   });
-  assert.equal(result.code, 0, `stage ${stage.name}: RUN ${command} failed:\n${result.output}`);
-  replay.executed.push(command);
-}
 
-async function replayDockerfile(root: string, work: string): Promise<Replay> {
-  const instructions = parseDockerfile(readFileSync(path.join(root, "Dockerfile"), "utf8"));
-  const replay: Replay = {
-    stages: [],
-    executed: [],
-    skipped: [],
-    contextFiles: buildContext(root),
-  };
-  const cache = path.join(work, "npm-cache");
-  let globalArgs: Record<string, string> = {};
-  let stage: Stage | undefined;
-  for (const { op, args } of instructions) {
-    if (op === "FROM") {
-      const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
-      assert.ok(m, `FROM ${args}`);
-      const name = m[2] ?? String(replay.stages.length);
-      stage = {
-        name,
-        base: m[1] as string,
-        rootfs: path.join(work, `stage-${name}`),
-        workdir: "/",
-        env: {},
-        expose: [],
-        labels: "",
-        args: { ...globalArgs },
-      };
-      mkdirSync(stage.rootfs, { recursive: true });
-      replay.stages.push(stage);
-      continue;
-    }
-    if (!stage) {
-      assert.equal(op, "ARG", `${op} before the first FROM`);
-      globalArgs = { ...globalArgs, ...parseEnv(args) };
-      continue;
-    }
-    switch (op) {
-      case "WORKDIR":
-        stage.workdir = path.posix.resolve(stage.workdir, args);
-        mkdirSync(inRoot(stage, stage.workdir), { recursive: true });
-        break;
-      case "ENV":
-        stage.env = { ...stage.env, ...parseEnv(args) };
-        break;
-      case "ARG":
-        stage.args = { ...stage.args, ...parseEnv(args) };
-        break;
-      case "COPY":
-        copyStep(stage, args, replay, root);
-        break;
-      case "RUN":
-        await runStep(stage, args, replay, cache);
-        break;
-      case "ENTRYPOINT":
-        stage.entrypoint = JSON.parse(args) as string[];
-        break;
-      case "CMD":
-        stage.cmd = JSON.parse(args) as string[];
-        break;
-      case "USER":
-        stage.user = args;
-        break;
-      case "EXPOSE":
-        stage.expose.push(...args.split(/\s+/).map((p) => Number.parseInt(p, 10)));
-        break;
-      case "HEALTHCHECK": {
-        const json = /\bCMD\s+(\[.*\])\s*$/.exec(args);
-        assert.ok(json, "HEALTHCHECK: exec form CMD [...] expected");
-        stage.healthcheck = JSON.parse(json[1] as string) as string[];
-        break;
-      }
-      case "LABEL":
-        stage.labels += ` ${args}`;
-        break;
-      case "VOLUME":
-        break;
-      default:
-        assert.fail(`Dockerfile: ${op} is not replayed by this test; teach it or avoid it`);
-    }
-  }
-  return replay;
-}
+  after(async () => {
+    await stopAll();
+    if (!locked) return; // another check runs: its engine and stack are not ours to stop
+    const down = await stack(["down"], { timeoutMs: 120_000 });
+    const stop = await stack(["stop-engine"], { timeoutMs: 60_000 });
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+    lock?.stdin?.end();
+    process.stdout.write(
+      `# container check: ${down.stdout.trim()} ${down.stderr.trim()}\n` +
+        `# container check: ${stop.stdout.trim()} ${stop.stderr.trim()}\n` +
+        `# container check: ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`,
+    );
+  });
 
-/** An argv of the image, runnable here: node is this node, absolute paths are in the stand-in. */
-function hostArgv(stage: Stage, argv: string[]): [string, string[]] {
-  const mapped = argv.map((arg, i) =>
-    i === 0 && arg === "node"
-      ? process.execPath
-      : arg.startsWith("/") && existsSync(inRoot(stage, arg))
-        ? inRoot(stage, arg)
-        : arg,
-  );
-  return [mapped[0] as string, mapped.slice(1)];
-}
+  test("engine - a Docker engine answers; docker.io is installed and dockerd started when missing", async (t) => {
+    const out = ok(await stack(["engine"], { timeoutMs: 300_000 }), "container-stack.sh engine");
+    t.diagnostic(out.trim());
+    const info = await inspectEngine();
+    assert.equal(info.driver, "overlay2", "storage driver");
+    ready.engine = true;
+  });
 
-describe("container image - the Dockerfile replayed outside Docker", () => {
   test(
-    "replay - builds in two stages, runs production dependencies only, replicates and stops on SIGTERM",
-    { timeout: REPLAY_TIMEOUT_MS },
+    "stand-ins - every upstream image the Dockerfile and compose.yaml name is there (built locally when missing); grafana is not run",
+    { timeout: STAND_INS_TIMEOUT_MS },
     async (t) => {
-      const work = mkdtempSync(path.join(os.tmpdir(), "sr-container-"));
-      tempDirs.push(work);
-      const started = Date.now();
-      const replay = await replayDockerfile(REPO, work);
-      t.diagnostic(`replayed the Dockerfile in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      t.diagnostic(`executed: ${replay.executed.join(" | ")}`);
-      t.diagnostic(`not replayed (system image): ${replay.skipped.join(" | ")}`);
-
-      // The recipe: a build stage and a runtime stage on the same pinned Node 20 image.
-      const [build, runtime] = replay.stages;
-      assert.ok(build && runtime && replay.stages.length === 2, "two stages: build, runtime");
-      assert.match(build.base, /^node:20\.\d+\.\d+-bookworm-slim$/, "exact node:20 tag");
-      assert.equal(runtime.base, build.base, "both stages on the same base image");
-      const nodeVersion = /^node:(\d+\.\d+\.\d+)/.exec(build.base)?.[1];
-      assert.equal(process.versions.node.split(".")[0], "20", "replayed with Node 20");
-      if (process.versions.node !== nodeVersion) {
-        t.diagnostic(`replayed with node ${process.versions.node}, the image has ${nodeVersion}`);
+      needs("engine");
+      const result = await stack(["stand-ins"], { timeoutMs: STAND_INS_TIMEOUT_MS - 10_000 });
+      for (const line of result.stdout.trim().split("\n")) t.diagnostic(line);
+      ok(result, "container-stack.sh stand-ins");
+      const wanted = upstreamImages().filter((image) => !image.startsWith("grafana/"));
+      assert.ok(
+        wanted.includes("node:20.20.2-bookworm-slim"),
+        `images named: ${wanted.join(", ")}`,
+      );
+      for (const image of wanted) {
+        assert.equal((await docker(["image", "inspect", image])).code, 0, `${image} is present`);
       }
-      assert.ok(
-        replay.executed.some((c) => /^npm ci\b(?!.*--omit=dev)/.test(c)),
-        "the build stage installs every dependency",
+    },
+  );
+
+  test(
+    "image - builds from the Dockerfile as it is; the runtime has production dependencies only, no npm, no headers",
+    { timeout: BUILD_TIMEOUT_MS },
+    async (t) => {
+      needs("engine");
+      const out = ok(
+        await stack(["build", IMAGE], { timeoutMs: BUILD_TIMEOUT_MS - 5_000 }),
+        "container-stack.sh build",
       );
-      assert.ok(replay.executed.includes("npm run build"), "the build stage runs npm run build");
-      assert.ok(
-        replay.executed.some((c) => /^npm ci --omit=dev\b/.test(c)),
-        "the runtime stage installs production dependencies",
-      );
-      assert.ok(
-        replay.skipped.some((s) => /apt-get install .*\btini=/.test(s)),
-        "tini comes from Debian",
-      );
+      t.diagnostic(out.trim());
+      ready.image = true;
+      const config = await inspect<{
+        User: string;
+        ExposedPorts: Record<string, unknown>;
+        Entrypoint: string[];
+        Env: string[];
+        Volumes: Record<string, unknown>;
+        Healthcheck: { Test: string[] };
+      }>(IMAGE, ".Config");
+      assert.equal(config.User, "1000:1000");
+      assert.deepEqual(Object.keys(config.ExposedPorts), ["9180/tcp"]);
+      assert.deepEqual(config.Entrypoint.slice(0, 2), ["/usr/bin/tini", "--"], "tini is PID 1");
+      assert.ok(config.Env.includes(`SR_CONFIG=${CONFIG_PATH}`));
+      assert.ok(config.Env.includes(`SR_STATE_DIR=${STATE_DIR}`));
+      assert.deepEqual(Object.keys(config.Volumes), [STATE_DIR]);
+      assert.match(config.Healthcheck.Test.join(" "), /\/livez/);
       const pkg = JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as {
         version: string;
       };
-      assert.equal(runtime.args.VERSION, pkg.version, "ARG VERSION (image label) = package.json");
-      assert.match(runtime.labels, /org\.opencontainers\.image\.version="\$\{VERSION\}"/);
+      const labels = await inspect<Record<string, string>>(IMAGE, ".Config.Labels");
+      assert.equal(labels["org.opencontainers.image.version"], pkg.version, "version label");
 
-      // The build context holds what the build needs and nothing bulky.
-      for (const dir of ["node_modules/", "dist/", "tools/", ".git/", ".tmp/", "bench/results/"]) {
-        assert.ok(
-          ![...replay.contextFiles].some((f) => f.startsWith(dir)),
-          `${dir} is kept out of the build context`,
-        );
-      }
-
-      // Runtime: dist/ from the build stage; exactly the lockfile's production packages.
-      const app = inRoot(runtime, runtime.workdir);
-      assert.ok(existsSync(path.join(app, "dist/src/main.js")), "dist/src/main.js");
-      assert.ok(existsSync(path.join(app, "dist/package.json")), "dist/package.json");
+      // Exactly the lockfile's production packages; nothing the runtime does not run.
       const lock = JSON.parse(readFileSync(path.join(REPO, "package-lock.json"), "utf8")) as {
         packages: Record<string, { dev?: boolean; optional?: boolean; devOptional?: boolean }>;
       };
-      for (const [where, meta] of Object.entries(lock.packages)) {
-        if (!where.startsWith("node_modules/")) continue;
-        const present = existsSync(path.join(app, where));
-        if (meta.dev) assert.ok(!present, `dev dependency ${where} is not in the runtime image`);
+      const where = Object.keys(lock.packages).filter((p) => p.startsWith("node_modules/"));
+      const probe = [
+        ...where.map((p) => `/app/${p}`),
+        "/app/dist/src/main.js",
+        "/usr/local/bin/npm",
+        "/usr/local/lib/node_modules",
+        "/usr/local/include/node",
+        "/app/package-lock.json",
+        "/app/src",
+      ];
+      const present = new Set(
+        JSON.parse(
+          ok(
+            await docker([
+              "run",
+              "--rm",
+              "--label",
+              CHECK_LABEL,
+              "--entrypoint",
+              "node",
+              IMAGE,
+              "-e",
+              "const fs=require('fs');console.log(JSON.stringify(JSON.parse(process.argv[1]).filter(p=>fs.existsSync(p))))",
+              JSON.stringify(probe),
+            ]),
+            "listing the image",
+          ),
+        ) as string[],
+      );
+      assert.ok(present.has("/app/dist/src/main.js"), "dist/src/main.js");
+      for (const p of where) {
+        const meta = lock.packages[p] ?? {};
+        if (meta.dev)
+          assert.ok(!present.has(`/app/${p}`), `dev dependency ${p} is not in the image`);
         else if (!meta.optional && !meta.devOptional) {
-          assert.ok(present, `production dependency ${where} is in the runtime image`);
+          assert.ok(present.has(`/app/${p}`), `production dependency ${p} is in the image`);
         }
       }
+      for (const p of probe.slice(where.length + 1)) {
+        assert.ok(!present.has(p), `${p} is not in the runtime image`);
+      }
+    },
+  );
 
-      // The runtime stage's contract.
-      assert.equal(runtime.user, "1000:1000", "USER: the node user, by uid");
-      assert.deepEqual(runtime.expose, [9180]);
-      assert.equal(runtime.env.SR_CONFIG, "/etc/stream-replicator/sr.yaml");
-      assert.equal(runtime.env.SR_STATE_DIR, "/var/lib/stream-replicator");
-      const entrypoint = runtime.entrypoint ?? [];
-      assert.deepEqual(entrypoint.slice(0, 2), ["/usr/bin/tini", "--"], "tini is PID 1");
-      const argv = [...entrypoint.slice(2), ...(runtime.cmd ?? [])];
-      const [exe, exeArgs] = hostArgv(runtime, argv);
-      assert.ok(runtime.healthcheck, "HEALTHCHECK");
-      const [checkExe, checkArgs] = hostArgv(runtime, runtime.healthcheck);
+  test("--validate - a good config exits 0; a bad one exits 2 with one line and no stack trace", async () => {
+    needs("image");
+    const good = await docker([
+      "run",
+      "--rm",
+      "--label",
+      CHECK_LABEL,
+      "-v",
+      `${path.join(REPO, "examples/compose/sr.yaml")}:${CONFIG_PATH}:ro`,
+      IMAGE,
+      "--validate",
+    ]);
+    assert.equal(good.code, 0, `${good.stdout}${good.stderr}`);
+    assert.match(good.stdout, /valid \(topics: registrations, cmdb\)/);
 
-      // Two real servers and a configuration at the image's SR_CONFIG path.
-      const [source, target] = await Promise.all([
-        startStan({ clusterId: "dc1" }),
-        startStan({ clusterId: "dc2" }),
-      ]);
-      const configFile = inRoot(runtime, runtime.env.SR_CONFIG);
-      mkdirSync(path.dirname(configFile), { recursive: true });
-      writeFileSync(
-        configFile,
-        stringify({
-          topics: {
-            registrations: {
-              topic: "container.registrations",
-              source_url: source.url,
-              source_cluster_id: "dc1",
-              target_url: target.url,
-              target_cluster_id: "dc2",
-            },
-          },
-        }),
-      );
-      const port = await getFreePort();
-      const mappedEnv = Object.fromEntries(
-        Object.entries(runtime.env).map(([k, v]) => [
-          k,
-          v.startsWith("/") ? inRoot(runtime, v) : v,
+    const bad = writeConfig(
+      "topics:\n  cmdb:\n    topic: acme.cmdb\n    source_url: nats://a:4222\n    source_cluster_id: dc1\n" +
+        '    target_url: nats://b:4222\n    target_cluster_id: dc2\n    inspect: host\n    age: "1 hour"\n',
+    );
+    const result = await docker([
+      "run",
+      "--rm",
+      "--label",
+      CHECK_LABEL,
+      "-v",
+      `${bad}:${CONFIG_PATH}:ro`,
+      IMAGE,
+      "--validate",
+    ]);
+    assert.equal(result.code, 2, `exit code; output:\n${result.stdout}${result.stderr}`);
+    const lines = `${result.stdout}${result.stderr}`.trim().split("\n");
+    assert.equal(lines.length, 1, `one line:\n${lines.join("\n")}`);
+    assert.match(
+      lines[0] ?? "",
+      /^config \/etc\/stream-replicator\/sr\.yaml: topics\.cmdb\.age: .*1 hour/,
+    );
+  });
+
+  // One container run through the next three tests: as the manifest runs it (uid 1000, read-only
+  // root, no capabilities), on the host network next to two servers started by the tests.
+  const run1 = {
+    name: `sr-check-${process.pid}`,
+    volume: `sr-check-${process.pid}-state`,
+    port: 0,
+    senders: 40,
+    perSender: 3,
+  };
+
+  test("run - as uid 1000 with a read-only root filesystem; answers /livez and /healthz; copies what the limiter lets through", async () => {
+    needs("image");
+    const [source, target] = await Promise.all([
+      startStan({ clusterId: "dc1" }),
+      startStan({ clusterId: "dc2" }),
+    ]);
+    run1.port = await getFreePort();
+    const config = writeConfig({
+      topics: {
+        cmdb: {
+          topic: "container.cmdb",
+          source_url: source.url,
+          source_cluster_id: "dc1",
+          target_url: target.url,
+          target_cluster_id: "dc2",
+          inspect: "sender",
+          age: "1h",
+        },
+      },
+    });
+    ok(await docker(["volume", "create", "--label", CHECK_LABEL, run1.volume]), "volume create");
+    ok(
+      await docker([
+        "run",
+        "--detach",
+        "--name",
+        run1.name,
+        "--label",
+        CHECK_LABEL,
+        "--network",
+        "host",
+        "--read-only",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "-v",
+        `${config}:${CONFIG_PATH}:ro`,
+        "-v",
+        `${run1.volume}:${STATE_DIR}`,
+        "-e",
+        "SR_HTTP_HOST=127.0.0.1",
+        "-e",
+        `SR_HTTP_PORT=${run1.port}`,
+        IMAGE,
+      ]),
+      "docker run",
+    );
+    const base = `http://127.0.0.1:${run1.port}`;
+    await waitFor(async () => (await httpStatus(`${base}/healthz`)) === 200, {
+      timeoutMs: 30_000,
+      message: `/healthz 200; container log:\n${(await docker(["logs", run1.name])).stderr}`,
+    });
+    assert.equal(await httpStatus(`${base}/livez`), 200, "/livez");
+
+    // Every process in the container runs as uid 1000: tini (PID 1) and node under it.
+    const pid = await inspect<number>(run1.name, ".State.Pid");
+    const uids = processTree(pid).map((p) => uidOf(p));
+    assert.ok(uids.length >= 2, `tini and node: ${uids.length} processes`);
+    assert.deepEqual(new Set(uids), new Set([1000]), "uid of every process");
+    assert.equal(await inspect<boolean>(run1.name, ".HostConfig.ReadonlyRootfs"), true);
+    const write = await docker([
+      "exec",
+      run1.name,
+      "node",
+      "-e",
+      "require('fs').writeFileSync('/app/written','x')",
+    ]);
+    assert.notEqual(write.code, 0, "writing to the root filesystem fails");
+    assert.match(write.stderr, /EROFS|read-only/);
+
+    // The limiter (inspect: sender) lets each sender's first message through, in order.
+    const payloads: Buffer[] = [];
+    for (let n = 0; n < run1.senders * run1.perSender; n++) {
+      payloads.push(Buffer.from(JSON.stringify({ sender: `node${n % run1.senders}`, n })));
+    }
+    await publishAll(source.url, "dc1", "container.cmdb", payloads);
+    const copied = await readAll(target.url, "dc2", "container.cmdb", {
+      expect: run1.senders,
+      timeoutMs: 30_000,
+      settleMs: 1000,
+    });
+    assert.deepEqual(
+      copied.map((m) => (JSON.parse(m.data.toString()) as { n: number }).n),
+      Array.from({ length: run1.senders }, (_, i) => i),
+      "the first message of each sender, in order, once",
+    );
+  });
+
+  test("HEALTHCHECK - the image's own check reports healthy", { timeout: 90_000 }, async () => {
+    assert.ok(run1.port > 0, "needs the running container of the previous test");
+    // --interval=15s: the first check runs 15 s after the start.
+    const status = await waitFor(
+      async () => {
+        const health = await inspect<{ Status: string }>(run1.name, ".State.Health");
+        return health.Status === "healthy" ? health.Status : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, message: "health status healthy" },
+    );
+    assert.equal(status, "healthy");
+    const log = await inspect<Array<{ ExitCode: number }>>(run1.name, ".State.Health.Log");
+    assert.equal(log.at(-1)?.ExitCode, 0, "the last check passed");
+  });
+
+  test(`stop - docker stop ends it with exit code 0 within ${STOP_TIMEOUT_S} s; the limiter state is in the volume`, async (t) => {
+    assert.ok(run1.port > 0, "needs the running container of the previous tests");
+    const t0 = Date.now();
+    ok(await docker(["stop", "--time", String(STOP_TIMEOUT_S), run1.name]), "docker stop");
+    const seconds = (Date.now() - t0) / 1000;
+    t.diagnostic(`docker stop took ${seconds.toFixed(1)} s`);
+    assert.equal(await inspect<number>(run1.name, ".State.ExitCode"), 0, "exit code");
+    assert.equal(await inspect<boolean>(run1.name, ".State.OOMKilled"), false);
+    assert.ok(seconds < STOP_TIMEOUT_S, `stopped after ${seconds} s, before SIGKILL`);
+    const logs = await docker(["logs", run1.name]);
+    assert.doesNotMatch(`${logs.stdout}${logs.stderr}`, /\berror\b/i, "no error in the log");
+
+    // The state file, read from the volume by a second container of the same image.
+    const files = JSON.parse(
+      ok(
+        await docker([
+          "run",
+          "--rm",
+          "--label",
+          CHECK_LABEL,
+          "-v",
+          `${run1.volume}:/state:ro`,
+          "--entrypoint",
+          "node",
+          IMAGE,
+          "-e",
+          "const fs=require('fs');const o={};for(const f of fs.readdirSync('/state'))o[f]=fs.readFileSync('/state/'+f,'utf8');console.log(JSON.stringify(o))",
         ]),
+        "reading the volume",
+      ),
+    ) as Record<string, string>;
+    const names = Object.keys(files);
+    assert.equal(names.length, 1, `one state file: ${names.join(", ")}`);
+    const lines = (files[names[0] as string] ?? "").trim().split("\n");
+    const header = JSON.parse(lines[0] ?? "{}") as { topic?: string; inspect?: string };
+    const trailer = JSON.parse(lines.at(-1) ?? "{}") as { end?: boolean; count?: number };
+    assert.equal(header.inspect, "sender");
+    assert.deepEqual(trailer, { end: true, count: run1.senders });
+    const values = lines.slice(1, -1).map((l) => (JSON.parse(l) as [string, number])[0]);
+    assert.deepEqual(
+      values.sort(),
+      Array.from({ length: run1.senders }, (_, i) => `node${i}`).sort(),
+      "every sender's last-copied time",
+    );
+  });
+
+  // The compose stack, on free host ports (compose.yaml's *_PORT variables).
+  const compose = { env: {} as Record<string, string>, up: false };
+
+  test(
+    "compose - dc1, dc2, the replicator and Prometheus come up healthy in dependency order",
+    { timeout: 300_000 },
+    async (t) => {
+      needs("engine");
+      const ports = await getFreePorts(6);
+      const names = ["DC1_PORT", "DC1_MONITOR_PORT", "DC2_PORT", "DC2_MONITOR_PORT"];
+      names.push("REPLICATOR_PORT", "PROMETHEUS_PORT");
+      compose.env = Object.fromEntries(names.map((n, i) => [n, String(ports[i])]));
+      const events = spawn(
+        "docker",
+        [
+          "events",
+          "--filter",
+          `label=com.docker.compose.project=${PROJECT}`,
+          "--filter",
+          "type=container",
+          "--format",
+          "{{json .}}",
+        ],
+        { stdio: ["ignore", "pipe", "ignore"] },
       );
-      const env = cleanEnv({
-        ...mappedEnv,
-        SR_HTTP_HOST: "127.0.0.1",
-        SR_HTTP_PORT: String(port),
-      });
-
-      // Arguments after the image name reach the replicator: --validate.
-      const validate = await run(exe, [...exeArgs, "--validate"], {
-        cwd: app,
-        env,
-        timeoutMs: 30_000,
-      });
-      assert.equal(validate.code, 0, validate.output);
-      assert.match(validate.output, /valid \(topics: registrations\)/);
-
-      // The HEALTHCHECK fails while nothing listens ...
-      const before = await run(checkExe, checkArgs, { cwd: app, env, timeoutMs: 10_000 });
-      assert.notEqual(before.code, 0, "HEALTHCHECK fails without a replicator");
-
-      const child = spawn(exe, exeArgs, { cwd: app, env, stdio: ["ignore", "pipe", "pipe"] });
-      children.add(child);
-      let output = "";
-      child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-      const exited = new Promise<number | null>((resolve) =>
-        child.on("exit", (code) => resolve(code)),
+      let eventText = "";
+      events.stdout.on("data", (d: Buffer) => (eventText += d.toString()));
+      try {
+        const t0 = Date.now();
+        const up = await stack(
+          ["compose", "up", "--detach", "--build", "dc1", "dc2", "replicator", "prometheus"],
+          { timeoutMs: 240_000, env: compose.env },
+        );
+        compose.up = true;
+        ok(up, "docker-compose up");
+        t.diagnostic(`docker-compose up returned after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        const services = ["dc1", "dc2", "replicator", "prometheus"];
+        await waitFor(
+          async () => {
+            for (const s of services) {
+              if ((await health(s)) !== "healthy") return false;
+            }
+            return true;
+          },
+          { timeoutMs: 90_000, intervalMs: 500, message: `${services.join(", ")} healthy` },
+        );
+        t.diagnostic(`up and healthy in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      } finally {
+        events.kill();
+      }
+      // Order, from the engine's own events: a service starts only after what it depends on is
+      // healthy.
+      const seen = parseEvents(eventText);
+      const first = seen[0]?.time ?? 0;
+      t.diagnostic(
+        seen
+          .filter((e) => /^(create|start|health_status)/.test(e.status))
+          .map((e) => `+${((e.time - first) / 1e9).toFixed(1)} s ${e.service} ${e.status}`)
+          .join("; "),
       );
-
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200, {
-        timeoutMs: 30_000,
-        message: `/healthz 200; replicator output:\n${output}`,
-      }).catch((err: Error) => assert.fail(`${err.message}\n${output}`));
-
-      // ... and passes once it runs.
-      const healthy = await run(checkExe, checkArgs, { cwd: app, env, timeoutMs: 10_000 });
-      assert.equal(healthy.code, 0, `HEALTHCHECK: ${healthy.output}`);
-
-      const payloads = numberedPayloads(200, "registration");
-      await publishAll(source.url, "dc1", "container.registrations", payloads);
-      const copied = await readAll(target.url, "dc2", "container.registrations", {
-        expect: payloads.length,
-        timeoutMs: 30_000,
-        settleMs: 300,
-      });
-      assert.deepEqual(
-        copied.map((m) => m.data.toString()),
-        payloads.map((p) => p.toString()),
-        "every message arrives on the target, in order, once",
+      const at = (service: string, status: string): number => {
+        const time = seen.find((e) => e.service === service && e.status === status)?.time;
+        assert.ok(time !== undefined, `event ${status} of ${service}; saw:\n${eventText}`);
+        return time;
+      };
+      assert.ok(
+        at("replicator", "start") > at("dc1", "health_status: healthy"),
+        "dc1 before the replicator",
       );
+      assert.ok(
+        at("replicator", "start") > at("dc2", "health_status: healthy"),
+        "dc2 before the replicator",
+      );
+      assert.ok(
+        at("prometheus", "start") > at("replicator", "health_status: healthy"),
+        "the replicator before Prometheus",
+      );
+    },
+  );
 
-      // tini forwards SIGTERM; node drains, saves state under SR_STATE_DIR and exits 0.
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      const code = await exited;
-      clearTimeout(timer);
-      children.delete(child);
-      assert.equal(code, 0, `exit code after SIGTERM; output:\n${output}`);
+  test("compose - messages published to dc1 arrive on dc2 through the replicator container, in order, once", async () => {
+    assert.ok(compose.up, "needs the stack of the previous test");
+    const payloads = numberedPayloads(300, "compose");
+    await publishAll(
+      `nats://127.0.0.1:${compose.env.DC1_PORT}`,
+      "dc1",
+      "demo.registrations",
+      payloads,
+    );
+    const copied = await readAll(
+      `nats://127.0.0.1:${compose.env.DC2_PORT}`,
+      "dc2",
+      "demo.registrations",
+      { expect: payloads.length, timeoutMs: 30_000, settleMs: 500 },
+    );
+    assert.deepEqual(
+      copied.map((m) => m.data.toString()),
+      payloads.map((p) => p.toString()),
+    );
+  });
+
+  test(
+    "compose - Prometheus scrapes the replicator (up == 1) and sees what it copied",
+    { timeout: 90_000 },
+    async () => {
+      assert.ok(compose.up, "needs the stack of the previous tests");
+      const prometheus = `http://127.0.0.1:${compose.env.PROMETHEUS_PORT}`;
+      const query = async (q: string): Promise<number | undefined> => {
+        const res = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(q)}`);
+        const body = (await res.json()) as { data: { result: Array<{ value: [number, string] }> } };
+        const value = body.data.result[0]?.value[1];
+        return value === undefined ? undefined : Number(value);
+      };
+      // scrape_interval 15s: the first scrape and the one after the messages come within 30 s.
+      await waitFor(async () => (await query('up{job="stream-replicator"}')) === 1, {
+        timeoutMs: 45_000,
+        intervalMs: 1000,
+        message: 'up{job="stream-replicator"} == 1',
+      });
+      await waitFor(
+        async () =>
+          ((await query('sum(stream_replicator_copied_msgs{name=~"registrations_.*"})')) ?? 0) >=
+          300,
+        { timeoutMs: 45_000, intervalMs: 1000, message: "copied_msgs of registrations >= 300" },
+      );
+    },
+  );
+
+  test(
+    "compose demo profile - the traffic generator runs without restarts and its registrations arrive on dc2",
+    { timeout: 180_000 },
+    async () => {
+      assert.ok(compose.up, "needs the stack of the previous tests");
+      ok(
+        await stack(["compose", "--profile", "demo", "up", "--detach", "--build", "traffic"], {
+          timeoutMs: 150_000,
+          env: compose.env,
+        }),
+        "docker-compose --profile demo up traffic",
+      );
+      const fromTraffic = (data: Buffer): boolean => {
+        try {
+          return /^node\d+\.dc1\.example\.net$/.test(
+            (JSON.parse(data.toString()) as { sender: string }).sender,
+          );
+        } catch {
+          return false;
+        }
+      };
+      let count = 0;
+      const arrived = await readAll(
+        `nats://127.0.0.1:${compose.env.DC2_PORT}`,
+        "dc2",
+        "demo.registrations",
+        { timeoutMs: 30_000, complete: (m) => fromTraffic(m.data) && ++count >= 100 },
+      );
+      assert.ok(
+        arrived.filter((m) => fromTraffic(m.data)).length >= 100,
+        `100 registrations from the traffic generator on dc2; traffic log:\n${(await serviceLogs("traffic")).slice(-2000)}`,
+      );
+      const id = await containerOf("traffic");
+      assert.equal(await inspect<boolean>(id, ".State.Running"), true, "traffic runs");
+      assert.equal(await inspect<number>(id, ".RestartCount"), 0, "traffic never restarted");
+      assert.match(await serviceLogs("traffic"), /traffic: connected to nats:\/\/dc1:4222/);
     },
   );
 });
+
+// ---------------------------------------------------------------------------------------------
+// Helpers of the real-engine tests.
+
+async function inspectEngine(): Promise<{ driver: string }> {
+  const out = ok(await docker(["info", "--format", "{{.Driver}}"]), "docker info");
+  return { driver: out.trim() };
+}
+
+/** The images the Dockerfile's FROM lines and compose.yaml's image keys name (not stages). */
+function upstreamImages(): string[] {
+  const dockerfile = readFileSync(path.join(REPO, "Dockerfile"), "utf8");
+  const stages = new Set([...dockerfile.matchAll(/^FROM\s+\S+\s+AS\s+(\S+)/gim)].map((m) => m[1]));
+  const from = [...dockerfile.matchAll(/^FROM\s+(\S+)/gim)].map((m) => m[1] as string);
+  const composeText = readFileSync(path.join(REPO, "compose.yaml"), "utf8");
+  const images = [...composeText.matchAll(/^\s+image:\s*"?([^"\s]+)"?\s*$/gm)].map(
+    (m) => m[1] as string,
+  );
+  return [...new Set([...from.filter((f) => !stages.has(f)), ...images])];
+}
+
+/** A process and its descendants (host pids), from /proc. */
+function processTree(pid: number): number[] {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+    .trim()
+    .split(/\s+/)
+    .filter((s) => s !== "")
+    .map(Number);
+  return [pid, ...children.flatMap((c) => processTree(c))];
+}
+
+function uidOf(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("Uid:"));
+  return Number(line?.split(/\s+/)[1]);
+}
+
+async function containerOf(service: string): Promise<string> {
+  const out = ok(
+    await stack(["compose", "ps", "-q", service], { env: {} }),
+    `docker-compose ps ${service}`,
+  ).trim();
+  assert.ok(out !== "", `a container of ${service}`);
+  return out;
+}
+
+async function health(service: string): Promise<string> {
+  const id = await containerOf(service);
+  return inspect<{ Status: string } | null>(id, ".State.Health").then((h) => h?.Status ?? "none");
+}
+
+async function serviceLogs(service: string): Promise<string> {
+  const result = await docker(["logs", await containerOf(service)]);
+  return `${result.stdout}${result.stderr}`;
+}
+
+interface EngineEvent {
+  service: string;
+  status: string;
+  time: number;
+}
+
+function parseEvents(text: string): EngineEvent[] {
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => {
+      const e = JSON.parse(l) as {
+        status: string;
+        timeNano: number;
+        Actor: { Attributes: Record<string, string> };
+      };
+      return {
+        service: e.Actor.Attributes["com.docker.compose.service"] ?? "",
+        status: e.status,
+        time: e.timeNano,
+      };
+    });
+}
