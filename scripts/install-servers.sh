@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs the real servers used by the integration tests into <repo>/tools/bin, only when missing
-# (a present tool costs one stat, plus one `--version` for the streaming server).
-#   bash scripts/install-servers.sh           nats-streaming-server v0.25.6
+# (a present tool costs one stat, plus one `--version` per server).
+#   bash scripts/install-servers.sh           nats-streaming-server v0.25.6, nats-server v2.14.9
 #   bash scripts/install-servers.sh --bench   also stan-bench v0.10.4 and, optionally, nats-replicator
 # Works from any directory. Go is only required when something has to be built.
 set -euo pipefail
 
 STAN_SERVER_VERSION="v0.25.6"
 STAN_SERVER_PKG="github.com/nats-io/nats-streaming-server@${STAN_SERVER_VERSION}"
+# JetStream targets: nats-server with -js.
+NATS_SERVER_VERSION="v2.14.9"
+NATS_SERVER_PKG="github.com/nats-io/nats-server/v2@${NATS_SERVER_VERSION}"
 STAN_BENCH_PKG="github.com/nats-io/stan.go/examples/stan-bench@v0.10.4"
 REPLICATOR_PKG="github.com/nats-io/nats-replicator@latest"
 
@@ -58,21 +61,22 @@ go_install() {
   exit 1
 }
 
-# The streaming server is also re-installed when a different version is present.
-install_stan_server() {
-  local exe="$bin/nats-streaming-server" current=""
+# install_versioned <name> <version> <module@version>: also re-installed when `<name> --version`
+# names another version.
+install_versioned() {
+  local name="$1" version="$2" pkg="$3" exe="$bin/$1" current=""
   if [[ -x "$exe" ]]; then
     current="$("$exe" --version 2>&1 | head -n 1 || true)"
-    if [[ "$current" == *"version ${STAN_SERVER_VERSION#v},"* || "$current" == *"version ${STAN_SERVER_VERSION#v}" ]]; then
-      echo "nats-streaming-server: already present (${STAN_SERVER_VERSION})"
+    if [[ "$current" =~ (^|[^0-9.])v?${version#v}([^0-9.]|$) ]]; then
+      echo "$name: already present (${version})"
       return 0
     fi
   fi
-  go_install nats-streaming-server "$STAN_SERVER_PKG"
+  go_install "$name" "$pkg"
   if [[ -n "$current" ]]; then
-    echo "nats-streaming-server: replaced '$current' with ${STAN_SERVER_VERSION}"
+    echo "$name: replaced '$current' with ${version}"
   else
-    echo "nats-streaming-server: installed (${STAN_SERVER_VERSION})"
+    echo "$name: installed (${version})"
   fi
 }
 
@@ -87,7 +91,8 @@ install_if_missing() {
   echo "$name: installed (${pkg##*@})"
 }
 
-install_stan_server
+install_versioned nats-streaming-server "$STAN_SERVER_VERSION" "$STAN_SERVER_PKG"
+install_versioned nats-server "$NATS_SERVER_VERSION" "$NATS_SERVER_PKG"
 if [[ "$bench" == 1 ]]; then
   install_if_missing stan-bench "$STAN_BENCH_PKG"
   # Optional: the Go proxy may refuse it (403). The benchmark then uses its reference Go
