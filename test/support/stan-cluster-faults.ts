@@ -1,0 +1,240 @@
+/**
+ * Production topologies for fault tests: two 3-node clustered STAN (raft, FILE stores) with
+ * short raft timeouts, source `dc1` and target `dc2`, and optionally one TCP fault proxy
+ * (./fault-proxy.ts) in front of every node, so that what the replicator is given are the
+ * proxies' URLs. The nodes of a cluster talk to each other directly (NATS routes and raft), never
+ * through a proxy: a proxy fault is a fault between the replicator and one server.
+ *
+ * Node faults: kill -9, SIGSTOP/SIGCONT (a hung node: sockets open, nothing answers), graceful
+ * restart. Leader discovery reads `role` from each node's /streaming/serverz (and the log line
+ * that says the promotion is finished); `connectionNode()` finds the node that holds a client's
+ * NATS connection from each node's /connz (the replicator names its connections after its
+ * client id `<name>_<worker>`).
+ *
+ * Raft timeouts: nats-streaming-server reads them from its config file only
+ * (`streaming { cluster { raft_heartbeat_timeout ... } }`). FAULT_RAFT_TIMEOUTS gives a
+ * follower's election after 1-2 s without heartbeats (hashicorp/raft randomises between the
+ * heartbeat timeout and twice it) and a finished promotion a few hundred ms later.
+ */
+import { startFaultProxy } from "./fault-proxy";
+import type { FaultProxy } from "./fault-proxy";
+import { startStanCluster } from "./servers";
+import type { RaftRole, RaftTimeouts, StanCluster, StanClusterNode } from "./servers";
+
+/** Elections in about 1-2 s on this 2-core machine without spurious ones under load. */
+export const FAULT_RAFT_TIMEOUTS: RaftTimeouts = {
+  heartbeat: "1s",
+  election: "1s",
+  lease: "500ms",
+  commit: "50ms",
+};
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface FaultClusterOptions {
+  clusterId: string;
+  /** One fault proxy in front of each node (the replicator's way in). */
+  proxies?: boolean;
+  raftTimeouts?: RaftTimeouts;
+  /** How long to wait for the first leader. Default 30 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface ConnectionInfo {
+  node: StanClusterNode;
+  /** /connz `cid` on that node. */
+  cid: number;
+}
+
+export interface FaultCluster {
+  readonly clusterId: string;
+  readonly cluster: StanCluster;
+  readonly nodes: readonly StanClusterNode[];
+  /** The proxy in front of a node (only with `proxies: true`). */
+  proxy(node: StanClusterNode | string): FaultProxy;
+  readonly proxies: readonly FaultProxy[];
+  /**
+   * The comma-separated URL list a replicator is given: every node, through its proxy when
+   * there are proxies. `first` is listed first (a worker's first connect takes the first URL),
+   * the others follow in node order.
+   */
+  replicatorUrls(first?: StanClusterNode): string;
+  /** Direct URLs of the running nodes, for the tests' own clients (never through a proxy). */
+  clientUrls(): string;
+  /** The leader that finished its promotion; waits up to `timeoutMs` (default 30 s). */
+  leader(timeoutMs?: number): Promise<StanClusterNode>;
+  /** Running nodes other than `leader`. */
+  others(node: StanClusterNode): StanClusterNode[];
+  role(node: StanClusterNode): Promise<RaftRole | undefined>;
+  /** Waits for a finished leader other than `old`; resolves with it and how long it took. */
+  newLeader(
+    old: StanClusterNode,
+    timeoutMs?: number,
+  ): Promise<{ leader: StanClusterNode; ms: number }>;
+  /** kill -9. */
+  kill(node: StanClusterNode): Promise<void>;
+  /** SIGSTOP: the process hangs with every socket open. */
+  pause(node: StanClusterNode): void;
+  /** SIGCONT. */
+  resume(node: StanClusterNode): void;
+  /** Starts a stopped or killed node again; waits until it has a role and there is a leader. */
+  restart(node: StanClusterNode): Promise<void>;
+  /** The node holding the NATS connection named `name` (undefined when none does). */
+  connectionNode(name: string): Promise<ConnectionInfo | undefined>;
+  /** Waits until the connection named `name` is on `node`. */
+  waitForConnectionOn(name: string, node: StanClusterNode, timeoutMs?: number): Promise<void>;
+  /** Kills every node (SIGCONT first for paused ones) and closes the proxies. */
+  close(): Promise<void>;
+}
+
+/** `/connz` of one node: its client connections by name. */
+async function connectionsOf(node: StanClusterNode): Promise<{ cid: number; name?: string }[]> {
+  try {
+    const res = await fetch(`${node.monitorUrl}/connz?limit=10000`, {
+      signal: AbortSignal.timeout(1000),
+    });
+    if (!res.ok) return [];
+    const body = (await res.json()) as { connections?: { cid: number; name?: string }[] };
+    return body.connections ?? [];
+  } catch {
+    return [];
+  }
+}
+
+export async function startFaultCluster(opts: FaultClusterOptions): Promise<FaultCluster> {
+  const cluster = await startStanCluster({
+    clusterId: opts.clusterId,
+    raftTimeouts: opts.raftTimeouts ?? FAULT_RAFT_TIMEOUTS,
+    readyTimeoutMs: opts.readyTimeoutMs,
+  });
+  const proxies = new Map<string, FaultProxy>();
+  if (opts.proxies) {
+    for (const node of cluster.nodes) {
+      proxies.set(node.nodeId, await startFaultProxy({ port: node.port }));
+    }
+  }
+  const paused = new Set<string>();
+  const nodeById = (ref: StanClusterNode | string): StanClusterNode => {
+    const id = typeof ref === "string" ? ref : ref.nodeId;
+    const node = cluster.nodes.find((n) => n.nodeId === id);
+    if (!node) throw new Error(`${opts.clusterId}: no node ${id}`);
+    return node;
+  };
+
+  const fc: FaultCluster = {
+    clusterId: opts.clusterId,
+    cluster,
+    nodes: cluster.nodes,
+    proxies: [...proxies.values()],
+    proxy(ref) {
+      const proxy = proxies.get(nodeById(ref).nodeId);
+      if (!proxy) throw new Error(`${opts.clusterId}: started without proxies`);
+      return proxy;
+    },
+    replicatorUrls(first) {
+      const ordered = first
+        ? [first, ...cluster.nodes.filter((n) => n.nodeId !== first.nodeId)]
+        : [...cluster.nodes];
+      return ordered.map((n) => proxies.get(n.nodeId)?.url ?? n.url).join(",");
+    },
+    clientUrls() {
+      const running = cluster.nodes.filter((n) => n.running && !paused.has(n.nodeId));
+      return running.map((n) => n.url).join(",");
+    },
+    leader(timeoutMs = 30_000) {
+      return cluster.leader(timeoutMs);
+    },
+    others(node) {
+      return cluster.nodes.filter((n) => n.nodeId !== node.nodeId && n.running);
+    },
+    role(node) {
+      return cluster.role(node);
+    },
+    async newLeader(old, timeoutMs = 30_000) {
+      const started = Date.now();
+      for (;;) {
+        const leader = await cluster.leader(Math.max(1, timeoutMs - (Date.now() - started)));
+        if (leader.nodeId !== old.nodeId) return { leader, ms: Date.now() - started };
+        if (Date.now() - started > timeoutMs) {
+          throw new Error(
+            `${opts.clusterId}: ${old.nodeId} is still the leader after ${timeoutMs} ms`,
+          );
+        }
+        await delay(100);
+      }
+    },
+    kill(node) {
+      return cluster.kill(node);
+    },
+    pause(node) {
+      process.kill(node.pid, "SIGSTOP");
+      paused.add(node.nodeId);
+    },
+    resume(node) {
+      if (!paused.delete(node.nodeId)) return;
+      process.kill(node.pid, "SIGCONT");
+    },
+    restart(node) {
+      return cluster.restart(node);
+    },
+    async connectionNode(name) {
+      for (const node of cluster.nodes) {
+        if (!node.running || paused.has(node.nodeId)) continue;
+        const found = (await connectionsOf(node)).find((c) => c.name === name);
+        if (found) return { node, cid: found.cid };
+      }
+      return undefined;
+    },
+    async waitForConnectionOn(name, node, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = await fc.connectionNode(name);
+        if (found?.node.nodeId === node.nodeId) return;
+        if (Date.now() > deadline) {
+          throw new Error(
+            `${opts.clusterId}: connection ${name} is on ${found?.node.nodeId ?? "no node"}, not ${node.nodeId}`,
+          );
+        }
+        await delay(100);
+      }
+    },
+    async close() {
+      for (const id of paused) {
+        try {
+          process.kill(nodeById(id).pid, "SIGCONT");
+        } catch {
+          // already gone
+        }
+      }
+      paused.clear();
+      await Promise.all(cluster.nodes.map((n) => n.kill()));
+      await Promise.all([...proxies.values()].map((p) => p.close()));
+    },
+  };
+  return fc;
+}
+
+export interface Topology {
+  /** Source cluster `dc1`. */
+  source: FaultCluster;
+  /** Target cluster `dc2`. */
+  target: FaultCluster;
+  close(): Promise<void>;
+}
+
+/** Source `dc1` and target `dc2`, 3 nodes each, started together; proxies on both sides. */
+export async function startTopology(
+  opts: { proxies?: boolean; raftTimeouts?: RaftTimeouts } = {},
+): Promise<Topology> {
+  const [source, target] = await Promise.all([
+    startFaultCluster({ clusterId: "dc1", ...opts }),
+    startFaultCluster({ clusterId: "dc2", ...opts }),
+  ]);
+  return {
+    source,
+    target,
+    async close() {
+      await Promise.all([source.close(), target.close()]);
+    },
+  };
+}
