@@ -44,7 +44,7 @@ ENTRYPOINT ["node", "/app/examples/traffic.mjs"]
 # ---------------------------------------------------------------------------------------------
 # Runtime: Debian slim with the Node binary, tini, production dependencies and dist/ only, as
 # the unprivileged `node` user (uid 1000). Not the node image: its npm, yarn, corepack and C
-# headers (about 75 MB) are of no use to a process that only runs dist/src/main.js.
+# headers (60 MB of the image) are of no use to a process that only runs dist/src/main.js.
 FROM debian:bookworm-slim AS runtime
 
 ARG VERSION=0.1.0

@@ -9,6 +9,8 @@
 #   bash scripts/container-stack.sh stand-ins     the upstream images that Dockerfile and compose.yaml
 #                                                 name, built locally under the same names and tags
 #                                                 when missing (once per machine: kept in the engine)
+#   bash scripts/container-stack.sh stand-in IMAGE one stand-in by name, used yet or not (e.g.
+#                                                 nats:2.14.9-alpine3.22 for a JetStream profile)
 #   bash scripts/container-stack.sh build [TAG]   the project image from the unchanged Dockerfile
 #                                                 (default TAG stream-replicator:local); prints its size
 #   bash scripts/container-stack.sh compose ARGS  docker-compose -p stream-replicator-check ARGS
@@ -28,9 +30,10 @@
 # Stand-ins (container/stand-ins/, one folder each): an image the Dockerfile or compose.yaml names
 # is used as it is when the engine has it (a real upstream image, pulled where a registry is
 # reachable); otherwise it is built here, labelled io.stream-replicator.stand-in=<hash of its
-# recipe and base>, and rebuilt only when that hash changes. A new stand-in (e.g. nats:<tag> for
-# a JetStream profile) is a folder with a Dockerfile plus a line in stand_in_recipe() and, if its
-# build context needs files from outside, in stand_in_context().
+# recipe and base>, and rebuilt only when that hash changes. A new stand-in is a folder with a
+# Dockerfile plus a line in stand_in_recipe() and, if its build context needs files from outside,
+# in stand_in_context(). nats:<version>-alpine<release> (nats-server, for a JetStream profile)
+# has one already: naming that image in compose.yaml is all it takes to build it here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
@@ -153,6 +156,7 @@ stand_in_recipe() {
     debian:bookworm-slim) echo debian ;;
     node:*-bookworm-slim) echo node ;;
     nats-streaming:*) echo nats-streaming ;;
+    nats:*) echo nats ;;
     prom/prometheus:*) echo prometheus ;;
     *) return 1 ;;
   esac
@@ -193,6 +197,15 @@ cmd_stand_ins() {
     recipe="$(stand_in_recipe "$image")" || fail "no stand-in recipe for $image (scripts/container-stack.sh stand_in_recipe)"
     ensure_stand_in "$image" "$recipe"
   done
+}
+
+# One stand-in by name, whether or not the project's files use it yet (e.g. nats:<tag>).
+cmd_stand_in() {
+  local image="${1:?usage: container-stack.sh stand-in IMAGE}" recipe
+  engine_answers || fail "no Docker engine answers (run: bash scripts/container-stack.sh engine)"
+  recipe="$(stand_in_recipe "$image")" || fail "no stand-in recipe for $image"
+  [[ "$image" == debian:bookworm-slim ]] || ensure_stand_in debian:bookworm-slim debian
+  ensure_stand_in "$image" "$recipe"
 }
 
 ensure_stand_in() {
@@ -267,7 +280,33 @@ stand_in_context() {
         || fail "$server is not version $version (the tag of $image): $("$server" --version)"
       cp "$server" "$ctx/"
       ;;
+    nats)
+      version="${image#nats:}"
+      version="${version%%-*}"
+      go_server "$version" "$ctx/nats-server"
+      ;;
   esac
+}
+
+# go_server VERSION DEST: nats-server VERSION, a static build (tools/bin's when it is that
+# version, else go-installed once per machine into $STATE_DIR/go-bin).
+go_server() {
+  local version="$1" dest="$2" bin="$STATE_DIR/go-bin/nats-server-v$1"
+  if [[ -x tools/bin/nats-server ]] && tools/bin/nats-server --version | grep -q "v$version\$"; then
+    cp tools/bin/nats-server "$dest"
+    return 0
+  fi
+  if [[ ! -x "$bin/nats-server" ]]; then
+    command -v go > /dev/null 2>&1 || fail "go not found: it builds nats-server v$version"
+    mkdir -p "$bin"
+    CGO_ENABLED=0 GOBIN="$bin" go install "github.com/nats-io/nats-server/v2@v$version" \
+      > "$STATE_DIR/go-install.log" 2>&1 || {
+      tail -n 10 "$STATE_DIR/go-install.log" >&2
+      fail "go install nats-server v$version failed (above)"
+    }
+  fi
+  "$bin/nats-server" --version | grep -q "v$version\$" || fail "$bin/nats-server is not v$version"
+  cp "$bin/nats-server" "$dest"
 }
 
 npm_pack() {
@@ -369,13 +408,14 @@ case "$command" in
     exec node --import tsx --test --test-reporter=spec test/integration/container.test.ts ;;
   engine) cmd_engine ;;
   stand-ins) cmd_stand_ins ;;
+  stand-in) cmd_stand_in "$@" ;;
   build) cmd_build "$@" ;;
   compose) compose "$@" ;;
   down) cmd_down ;;
   stop-engine) cmd_stop_engine ;;
   lock) cmd_lock "$@" ;;
   *)
-    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

@@ -635,14 +635,18 @@ describe("container under a real Docker engine (scripts/container-stack.sh)", ()
   test(
     "compose demo profile - the traffic generator runs without restarts and its registrations arrive on dc2",
     { timeout: 180_000 },
-    async () => {
+    async (t) => {
       assert.ok(compose.up, "needs the stack of the previous tests");
+      const t0 = Date.now();
       ok(
         await stack(["compose", "--profile", "demo", "up", "--detach", "--build", "traffic"], {
           timeoutMs: 150_000,
           env: compose.env,
         }),
         "docker-compose --profile demo up traffic",
+      );
+      t.diagnostic(
+        `docker-compose up traffic returned after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
       );
       const fromTraffic = (data: Buffer): boolean => {
         try {
@@ -660,6 +664,7 @@ describe("container under a real Docker engine (scripts/container-stack.sh)", ()
         "demo.registrations",
         { timeoutMs: 30_000, complete: (m) => fromTraffic(m.data) && ++count >= 100 },
       );
+      t.diagnostic(`100 registrations on dc2 after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       assert.ok(
         arrived.filter((m) => fromTraffic(m.data)).length >= 100,
         `100 registrations from the traffic generator on dc2; traffic log:\n${(await serviceLogs("traffic")).slice(-2000)}`,
