@@ -20,6 +20,8 @@
  * what happened.
  */
 import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { startPacedPublisher } from "./paced-publisher";
 import type { PacedPublisher } from "./paced-publisher";
 import { metricSum, payloadKey, readUntilComplete } from "./replication-helpers";
@@ -388,10 +390,28 @@ export async function runScenario(
     } finally {
       health.stop();
       if (!proc.exited()) await proc.kill();
+      keepLogs(name, proc, topo);
     }
   } finally {
     scenarioCleanups.delete(closeTopo);
     await topo.close();
+  }
+}
+
+/**
+ * With FAULT_TEST_LOG_DIR set, the replicator's output and every server's log of the scenario
+ * go to `<dir>/<name>/` (the test bed removes its own directories at the end).
+ */
+function keepLogs(name: string, proc: ReplicatorProcess, topo: Topology): void {
+  const root = process.env.FAULT_TEST_LOG_DIR;
+  if (!root) return;
+  const dir = path.join(root, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, "replicator.log"), proc.output());
+  for (const cluster of [topo.source, topo.target]) {
+    for (const node of cluster.nodes) {
+      writeFileSync(path.join(dir, `${cluster.clusterId}-${node.nodeId}.log`), node.logs());
+    }
   }
 }
 

@@ -44,6 +44,8 @@ export interface ConnectionInfo {
   node: StanClusterNode;
   /** /connz `cid` on that node. */
   cid: number;
+  /** When the server accepted it (ms since the epoch). */
+  startedMs: number;
 }
 
 export interface FaultCluster {
@@ -79,7 +81,11 @@ export interface FaultCluster {
   resume(node: StanClusterNode): void;
   /** Starts a stopped or killed node again; waits until it has a role and there is a leader. */
   restart(node: StanClusterNode): Promise<void>;
-  /** The node holding the NATS connection named `name` (undefined when none does). */
+  /**
+   * The node holding the newest NATS connection named `name` (undefined when none does). A
+   * connection that died half-open (blackhole) stays listed on its node until the server's
+   * own pings give up: the newest one is the client's current connection.
+   */
   connectionNode(name: string): Promise<ConnectionInfo | undefined>;
   /** Waits until the connection named `name` is on `node`. */
   waitForConnectionOn(name: string, node: StanClusterNode, timeoutMs?: number): Promise<void>;
@@ -87,14 +93,21 @@ export interface FaultCluster {
   close(): Promise<void>;
 }
 
-/** `/connz` of one node: its client connections by name. */
-async function connectionsOf(node: StanClusterNode): Promise<{ cid: number; name?: string }[]> {
+interface Connz {
+  cid: number;
+  name?: string;
+  /** RFC 3339 with nanoseconds. */
+  start: string;
+}
+
+/** `/connz` of one node: its client connections. */
+async function connectionsOf(node: StanClusterNode): Promise<Connz[]> {
   try {
     const res = await fetch(`${node.monitorUrl}/connz?limit=10000`, {
       signal: AbortSignal.timeout(1000),
     });
     if (!res.ok) return [];
-    const body = (await res.json()) as { connections?: { cid: number; name?: string }[] };
+    const body = (await res.json()) as { connections?: Connz[] };
     return body.connections ?? [];
   } catch {
     return [];
@@ -178,12 +191,16 @@ export async function startFaultCluster(opts: FaultClusterOptions): Promise<Faul
       return cluster.restart(node);
     },
     async connectionNode(name) {
+      let newest: ConnectionInfo | undefined;
       for (const node of cluster.nodes) {
         if (!node.running || paused.has(node.nodeId)) continue;
-        const found = (await connectionsOf(node)).find((c) => c.name === name);
-        if (found) return { node, cid: found.cid };
+        for (const c of await connectionsOf(node)) {
+          if (c.name !== name) continue;
+          const startedMs = Date.parse(c.start);
+          if (!newest || startedMs > newest.startedMs) newest = { node, cid: c.cid, startedMs };
+        }
       }
-      return undefined;
+      return newest;
     },
     async waitForConnectionOn(name, node, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
