@@ -6,6 +6,9 @@
  */
 import { FIXED32, FIXED64, LENGTH_DELIMITED, VARINT } from "./protocol";
 
+/** The weight of a varint's 10th byte: protobuf varints have at most 10 bytes (64 bits). */
+const LAST_VARINT_SCALE = 2 ** 63;
+
 /** A cursor over one protobuf message. Numbers above 2^53 lose precision (never exact ones we use). */
 class Reader {
   at: number;
@@ -29,6 +32,9 @@ class Reader {
       if (byte === undefined) throw new Error("truncated protobuf varint");
       value += (byte & 127) * scale;
       if (byte < 128) return value;
+      // Without this bound a longer run of continuation bytes gave a value beyond 2^64 and,
+      // from about 147 bytes on, NaN (0 * Infinity), passed on as a message's sequence.
+      if (scale === LAST_VARINT_SCALE) throw new Error("protobuf varint longer than 10 bytes");
       scale *= 128;
     }
   }

@@ -198,3 +198,14 @@ test("connect errors - the client's codes become sentences with what to check", 
   assert.equal(describeConnectError(new Error("read ECONNRESET")), "read ECONNRESET");
   assert.equal(describeConnectError(new Error("something else")), "something else");
 });
+
+test("protocol - a varint over 10 bytes is an error, not a number beyond 2^64 or NaN", () => {
+  // Found by stan-protocol.property.test.ts: 11 bytes gave a sequence of 1.18e21, 160 gave NaN.
+  const longest = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]; // 2^64 - 1
+  assert.equal(decodeMsgProto(Buffer.from([0x08, ...longest])).sequence, 2 ** 64);
+  for (const continuations of [10, 160]) {
+    const bytes = Buffer.from([0x08, ...new Array<number>(continuations).fill(0x80), 0x01]);
+    assert.throws(() => decodeMsgProto(bytes), /varint longer than 10 bytes/);
+    assert.throws(() => decodePubAck(Buffer.from([0x12, ...bytes.subarray(1)])), /varint/);
+  }
+});
