@@ -10,4 +10,5 @@ npx tsc -p tsconfig.json --noEmit
 files=$(find test/unit test/integration -name '*.test.ts' | sort)
 # Integration tests start real servers on free ports; run files one at a time to keep the
 # 2-core machine from starving server processes (timing faults would become flaky failures).
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec $files
+# A test that hangs is killed after 5 minutes (the longest take about one) and counted as failed.
+exec node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-reporter=spec $files

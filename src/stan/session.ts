@@ -62,6 +62,8 @@ import type { DialWire, StanWire } from "./wire";
  */
 const ENVELOPE_FIXED_BYTES = 64;
 const EMPTY = Buffer.alloc(0);
+/** The longest ping interval a server may ask for. */
+const MAX_PING_INTERVAL_MS = 60 * 60 * 1000;
 
 export class StanSession implements SourceSession, TargetSession {
   /** Resolves exactly once, when the session is over for any reason. */
@@ -163,7 +165,9 @@ export class StanSession implements SourceSession, TargetSession {
    */
   private startPings(): void {
     const interval = this.proto.pingIntervalSeconds > 0 ? this.proto.pingIntervalSeconds : 0;
-    const everyMs = interval > 0 ? interval * 1000 : this.options.pingIntervalMs;
+    // Bounded: beyond setInterval's limit (about 24.8 days) Node would fire every millisecond.
+    const everyMs =
+      interval > 0 ? Math.min(interval * 1000, MAX_PING_INTERVAL_MS) : this.options.pingIntervalMs;
     const maxOut = this.proto.pingMaxOut > 0 ? this.proto.pingMaxOut : this.options.pingMaxOut;
     const inbox = this.nc.createInbox();
     let unanswered = 0;
