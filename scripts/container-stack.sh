@@ -12,7 +12,8 @@
 #   bash scripts/container-stack.sh stand-in IMAGE one stand-in by name, used yet or not (e.g.
 #                                                 nats:2.14.9-alpine3.22 for a JetStream profile)
 #   bash scripts/container-stack.sh build [TAG]   the project image from the unchanged Dockerfile
-#                                                 (default TAG stream-replicator:local); prints its size
+#                                                 (default TAG stream-replicator:local; its deps and
+#                                                 traffic stages as TAG-deps, TAG-traffic); prints its size
 #   bash scripts/container-stack.sh compose ARGS  docker-compose -p stream-replicator-check ARGS
 #   bash scripts/container-stack.sh down          removes that compose project (containers, network,
 #                                                 volumes) and the containers and volumes labelled
@@ -33,7 +34,8 @@
 # recipe and base>, and rebuilt only when that hash changes. A new stand-in is a folder with a
 # Dockerfile plus a line in stand_in_recipe() and, if its build context needs files from outside,
 # in stand_in_context(). nats:<version>-alpine<release> (nats-server, for a JetStream profile)
-# has one already: naming that image in compose.yaml is all it takes to build it here.
+# has one already: naming that image in compose.yaml is all it takes to build it here. Images
+# built on a stand-in inherit its label; `build` removes the dangling ones (earlier builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
@@ -322,8 +324,8 @@ npm_pack() {
   mv "$file" "$dest"
 }
 
-# debian:bookworm-slim from debootstrap's minbase variant, slimmed like the official image
-# (container/stand-ins/debian: apt and dpkg settings, sources).
+# debian:bookworm-slim from debootstrap's minbase variant, slimmed and configured like the
+# official image (container/stand-ins/debian: apt and dpkg settings, sources, image config).
 build_debian() {
   local image="$1" hash="$2" suite="${1#debian:}" rootfs
   suite="${suite%-slim}"
@@ -348,8 +350,12 @@ build_debian() {
     "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb \
     "$rootfs"/var/log/*.log "$rootfs"/var/log/apt/* "$rootfs"/tmp/*
   : > "$rootfs/etc/machine-id"
+  local changes=() line
+  while IFS= read -r line; do
+    [[ -z "$line" || "$line" == "#"* ]] || changes+=(--change "$line")
+  done < "$dir/image.changes"
   tar --numeric-owner -C "$rootfs" -c . \
-    | docker import --change 'CMD ["bash"]' --change "LABEL $STAND_IN_LABEL=$hash" - "$image" > /dev/null \
+    | docker import "${changes[@]}" --change "LABEL $STAND_IN_LABEL=$hash" - "$image" > /dev/null \
     || fail "docker import of $image failed"
   rm -rf "$rootfs"
 }
@@ -369,6 +375,24 @@ cmd_build() {
     fail "docker build failed (last lines above; whole log: $STATE_DIR/build.log)"
   }
   say "image: $tag built in $((SECONDS - started)) s, $(image_size "$tag")"
+  # The other stages' last images are tagged too (all cached by now): untagged, they would count
+  # as unused below, and their removal would cost the next build its cache.
+  local stage
+  for stage in deps traffic; do
+    docker build --target "$stage" -t "$tag-$stage" . >> "$STATE_DIR/build.log" 2>&1 \
+      || fail "docker build --target $stage failed (log: $STATE_DIR/build.log)"
+  done
+  prune_old_images
+}
+
+# Images built on a stand-in carry its label; those no tag or child uses any more (earlier builds
+# of the project, replaced stand-ins) are removed, so that repeated checks do not fill the disk.
+prune_old_images() {
+  local _
+  for _ in 1 2 3; do
+    [[ -n "$(docker images -q --filter dangling=true --filter "label=$STAND_IN_LABEL")" ]] || break
+    docker image prune -f --filter "label=$STAND_IN_LABEL" > /dev/null
+  done
 }
 
 compose() {
@@ -415,7 +439,7 @@ case "$command" in
   stop-engine) cmd_stop_engine ;;
   lock) cmd_lock "$@" ;;
   *)
-    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2
+    awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0" >&2
     exit 2
     ;;
 esac
