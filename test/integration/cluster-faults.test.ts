@@ -15,12 +15,13 @@
 //   dropped without an answer (leader kill -9, node restart);
 // - a hung leader (SIGSTOP) keeps its subscription interest on the other nodes' routes: a
 //   publish is routed to it and nothing answers, no "no responders" either, while a new leader
-//   elected meanwhile stores later ones;
+//   elected meanwhile stores later ones (the "testbed" test below shows both answers);
 // - acks to the source during an election go to an ack subscription nobody holds (startAckSub
 //   runs in leadershipAcquired): the messages stay pending on the new leader and come back
 //   after ack_wait: duplicates only, never loss;
 // - the session moved between nodes: a connection that died half-open is replaced by client id
 //   (isDuplicateConnect pings the old heartbeat inbox for 500 ms).
+import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { stopAll } from "../support/servers";
 import type { StanClusterNode } from "../support/servers";
@@ -32,6 +33,8 @@ import {
   waitForUnhealthy,
 } from "../support/cluster-scenario";
 import type { ScenarioContext } from "../support/cluster-scenario";
+import { leaderSubjectProbe, startFaultCluster } from "../support/stan-cluster-faults";
+import type { LeaderSubjectProbe, ProbeAnswer } from "../support/stan-cluster-faults";
 import { waitFor } from "../support/stan-client";
 import { waitForHealth } from "../support/replicator-process";
 
@@ -92,6 +95,72 @@ async function blackhole(
     ctx.note(`${side} restored`);
   }
 }
+
+/** Probes every 100 ms until it answers `stop` 3 times in a row; the answers as they changed. */
+async function probeUntil(
+  probe: LeaderSubjectProbe,
+  stop: ProbeAnswer,
+  timeoutMs: number,
+): Promise<{ answer: ProbeAnswer; atMs: number }[]> {
+  const started = Date.now();
+  const changes: { answer: ProbeAnswer; atMs: number }[] = [];
+  let streak = 0;
+  while (streak < 3 && Date.now() - started < timeoutMs) {
+    const answer = await probe.probe();
+    if (changes[changes.length - 1]?.answer !== answer) {
+      changes.push({ answer, atMs: Date.now() - started });
+    }
+    streak = answer === stop ? streak + 1 : 0;
+    await delay(100);
+  }
+  return changes;
+}
+
+test(
+  "testbed - during an election a follower answers requests for the leader's subjects with 503 no responders after a kill -9, and not at all while the old leader hangs (SIGSTOP)",
+  TEST_TIMEOUT,
+  async (t) => {
+    const cluster = await startFaultCluster({ clusterId: "dc2" });
+    try {
+      const first = await cluster.leader();
+      const follower = cluster.others(first)[0] as StanClusterNode;
+      const probe = await leaderSubjectProbe(follower, cluster.clusterId);
+      try {
+        assert.equal(await probe.probe(), "reply", "a leader answers");
+        await cluster.kill(first);
+        const killed = await probeUntil(probe, "reply", 20_000);
+        t.diagnostic(`kill -9: ${killed.map((c) => `${c.answer} at ${c.atMs} ms`).join(", ")}`);
+        assert.deepEqual(
+          killed.map((c) => c.answer),
+          ["no responders", "reply"],
+          "no leader: 503 until a new leader subscribes",
+        );
+      } finally {
+        probe.close();
+      }
+      await cluster.restart(first);
+      const second = await cluster.leader();
+      const other = cluster.others(second)[0] as StanClusterNode;
+      const probe2 = await leaderSubjectProbe(other, cluster.clusterId);
+      try {
+        assert.equal(await probe2.probe(), "reply");
+        cluster.pause(second);
+        const hung = await probeUntil(probe2, "reply", 20_000);
+        t.diagnostic(`SIGSTOP: ${hung.map((c) => `${c.answer} at ${c.atMs} ms`).join(", ")}`);
+        assert.deepEqual(
+          hung.map((c) => c.answer),
+          ["nothing", "reply"],
+          "a hung leader keeps its interest: silence (no 503) until a new leader answers",
+        );
+      } finally {
+        probe2.close();
+        cluster.resume(second);
+      }
+    } finally {
+      await cluster.close();
+    }
+  },
+);
 
 for (const rate of RATES) {
   test(

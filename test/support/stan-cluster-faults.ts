@@ -16,6 +16,7 @@
  * follower's election after 1-2 s without heartbeats (hashicorp/raft randomises between the
  * heartbeat timeout and twice it) and a finished promotion a few hundred ms later.
  */
+import net from "node:net";
 import { startFaultProxy } from "./fault-proxy";
 import type { FaultProxy } from "./fault-proxy";
 import { startStanCluster } from "./servers";
@@ -252,6 +253,82 @@ export async function startTopology(
     target,
     async close() {
       await Promise.all([source.close(), target.close()]);
+    },
+  };
+}
+
+export type ProbeAnswer = "reply" | "no responders" | "nothing";
+
+export interface LeaderSubjectProbe {
+  /**
+   * A request to `_STAN.discover.<cluster id>` (subscribed by the leader only, like
+   * `_STAN.pub.>`) on this node's NATS server: "reply" when the leader answered, "no
+   * responders" when the server knows nobody subscribes (status 503), "nothing" otherwise.
+   */
+  probe(timeoutMs?: number): Promise<ProbeAnswer>;
+  close(): void;
+}
+
+/**
+ * A raw NATS connection to one node with headers and no_responders on (what a client needs to
+ * be told "nobody subscribes" instead of silence), for showing what the server does with
+ * messages to the leader's subjects during an election.
+ */
+export async function leaderSubjectProbe(
+  node: StanClusterNode,
+  clusterId: string,
+): Promise<LeaderSubjectProbe> {
+  const socket = net.connect({ host: "127.0.0.1", port: node.port });
+  let buffer = "";
+  const answers = new Map<string, ProbeAnswer>();
+  socket.on("data", (chunk: Buffer) => {
+    buffer += chunk.toString("latin1");
+    // Control lines only; payloads of discover answers and 503 headers are skipped by size.
+    for (;;) {
+      const end = buffer.indexOf("\r\n");
+      if (end < 0) return;
+      const line = buffer.slice(0, end);
+      const parts = line.split(" ");
+      if (parts[0] === "MSG" || parts[0] === "HMSG") {
+        const total = Number(parts[parts.length - 1]);
+        if (buffer.length < end + 2 + total + 2) return;
+        const body = buffer.slice(end + 2, end + 2 + total);
+        const subject = parts[1] ?? "";
+        answers.set(
+          subject,
+          parts[0] === "HMSG" && /^NATS\/1\.0 503/.test(body) ? "no responders" : "reply",
+        );
+        buffer = buffer.slice(end + 2 + total + 2);
+        continue;
+      }
+      if (line === "PING") socket.write("PONG\r\n");
+      buffer = buffer.slice(end + 2);
+    }
+  });
+  socket.on("error", () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  socket.write(
+    `CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"protocol":1}\r\n` +
+      "SUB _INBOX.probe.> 1\r\n",
+  );
+  let n = 0;
+  return {
+    async probe(timeoutMs = 300) {
+      const inbox = `_INBOX.probe.${++n}`;
+      socket.write(`PUB _STAN.discover.${clusterId} ${inbox} 0\r\n\r\n`);
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const answer = answers.get(inbox);
+        if (answer) return answer;
+        await delay(5);
+      }
+      return answers.get(inbox) ?? "nothing";
+    },
+    close() {
+      socket.destroy();
     },
   };
 }
