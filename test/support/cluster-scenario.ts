@@ -300,6 +300,7 @@ export async function runScenario(
     const killProc = (): Promise<void> => proc.kill();
     scenarioCleanups.add(killProc);
     const health = sampleHealth(proc);
+    let abortPublisher: (() => Promise<void>) | undefined;
     try {
       const drainRate =
         backlog.length > 0 ? await measureDrain(proc, name, backlog.length) : undefined;
@@ -321,7 +322,7 @@ export async function runScenario(
         opts.channel,
         { ratePerSec: opts.rate },
       );
-      const abortPublisher = (): Promise<void> => publisher.abort();
+      abortPublisher = (): Promise<void> => publisher.abort();
       scenarioCleanups.add(abortPublisher);
       const warmup = opts.warmup ?? opts.rate;
       await waitFor(async () => (await readFigures(proc, name)).copied >= warmup, {
@@ -389,6 +390,8 @@ export async function runScenario(
       return result;
     } finally {
       health.stop();
+      // A failed test stops its publisher here, not at the end of the file.
+      if (abortPublisher && scenarioCleanups.delete(abortPublisher)) await abortPublisher();
       if (!proc.exited()) await proc.kill();
       keepLogs(name, proc, topo);
     }
