@@ -18,9 +18,9 @@ import { randomBytes } from "node:crypto";
 import type * as net from "node:net";
 import * as tls from "node:tls";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
-import { decimalDigits, writeDecimal } from "./decimal";
 import { credentials, dial, hostPort, parseInfo, readLine, upgrade } from "./handshake";
 import type { ServerInfo, ConnectAuth } from "./handshake";
+import { Outbound } from "./outbound";
 import { MessageParser, errText } from "./parser";
 import type { HeaderInfo } from "./parser";
 
@@ -68,8 +68,6 @@ const PONG = Buffer.from("PONG\r\n");
 const PING_INTERVAL_MS = 2_000;
 const MAX_PINGS_OUT = 2;
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
-/** Above this many buffered bytes the outbound buffer is written at once. */
-const FLUSH_BYTES = 64 * 1024;
 
 export class NatsConnection {
   /** Resolves once, when the connection is gone: with the error that ended it, if any. */
@@ -80,12 +78,7 @@ export class NatsConnection {
   private closing = false;
   private readonly handlers = new Map<number, MessageHandler>();
   private nextSid = 1;
-  private out: Buffer = Buffer.allocUnsafe(FLUSH_BYTES * 2);
-  private outLength = 0;
-  private flushQueued = false;
-  /** `PUB <subject> <reply> ` per subject and reply, encoded once. */
-  private readonly pubHeads = new Map<string, Buffer>();
-  private lastPubHead: { subject: string; reply: string; head: Buffer } | undefined;
+  private readonly out: Outbound;
   private readonly inboxPrefix = `_INBOX.${randomBytes(11).toString("hex")}.`;
   private pingsOut = 0;
   private inboxCount = 0;
@@ -95,6 +88,9 @@ export class NatsConnection {
     readonly info: ServerInfo,
   ) {
     this.closed = new Promise((resolve) => (this.closeWith = resolve));
+    this.out = new Outbound((bytes) => {
+      if (!this.isClosed) this.socket.write(bytes);
+    });
   }
 
   get maxPayload(): number {
@@ -211,10 +207,8 @@ export class NatsConnection {
   }
 
   /**
-   * Queues a message of `size` bytes that `fill` writes straight into the outbound buffer at
-   * `at` (returning the offset after it), so an envelope is not built in a buffer of its own
-   * first. With `replyId` >= 0 the reply subject is `reply` followed by its digits: a reply
-   * subject per message without a string per message.
+   * Queues a message of `size` bytes that `fill` writes straight into the outbound buffer
+   * (src/nats/outbound.ts has the details: per-message reply subjects, HPUB).
    */
   publishWith(
     subject: string,
@@ -222,44 +216,11 @@ export class NatsConnection {
     size: number,
     fill: (out: Buffer, at: number) => number,
     replyId = -1,
+    headerSize = -1,
   ): void {
     if (this.isClosed) throw new Error("connection closed");
     if (size > this.maxPayload) throw new Error("maximum payload exceeded");
-    const head = this.pubHead(subject, reply);
-    const idDigits = replyId >= 0 ? decimalDigits(replyId) : 0;
-    const sizeDigits = decimalDigits(size);
-    this.reserve(head.length + idDigits + 1 + sizeDigits + 2 + size + 2);
-    const out = this.out;
-    let at = this.outLength;
-    at += head.copy(out, at);
-    if (replyId >= 0) at = writeDecimal(out, at, replyId, idDigits);
-    out[at++] = 32;
-    at = writeDecimal(out, at, size, sizeDigits);
-    out[at++] = 13;
-    out[at++] = 10;
-    const end = fill(out, at);
-    if (end !== at + size) throw new Error(`publish wrote ${end - at} bytes, not ${size}`);
-    out[end] = 13;
-    out[end + 1] = 10;
-    this.outLength = end + 2;
-    this.scheduleFlush();
-  }
-
-  /**
-   * `PUB <subject>[ <reply>]` as bytes. A connection publishes to the same subject and reply
-   * over and over, so the last pair is checked before the map (no key string per message).
-   */
-  private pubHead(subject: string, reply: string): Buffer {
-    const last = this.lastPubHead;
-    if (last !== undefined && last.subject === subject && last.reply === reply) return last.head;
-    const key = reply === "" ? subject : `${subject} ${reply}`;
-    let head = this.pubHeads.get(key);
-    if (head === undefined) {
-      head = Buffer.from(`PUB ${key}`);
-      this.pubHeads.set(key, head);
-    }
-    this.lastPubHead = { subject, reply, head };
-    return head;
+    this.out.publish(subject, reply, size, fill, replyId, headerSize);
   }
 
   /** One request, one reply: rejects after `timeoutMs`. */
@@ -290,7 +251,7 @@ export class NatsConnection {
   async close(timeoutMs = 2000): Promise<void> {
     if (this.isClosed) return;
     this.closing = true;
-    this.flush();
+    this.out.flush();
     this.socket.end();
     const timer = setTimeout(() => this.destroy(undefined), timeoutMs);
     await this.closed;
@@ -306,35 +267,6 @@ export class NatsConnection {
   }
 
   private write(bytes: Buffer): void {
-    if (this.isClosed) return;
-    this.reserve(bytes.length);
-    this.outLength += bytes.copy(this.out, this.outLength);
-    this.scheduleFlush();
-  }
-
-  private reserve(bytes: number): void {
-    if (this.outLength + bytes <= this.out.length) return;
-    if (this.outLength >= FLUSH_BYTES) this.flush();
-    if (this.outLength + bytes <= this.out.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.outLength + bytes));
-    this.out.copy(bigger, 0, 0, this.outLength);
-    this.out = bigger;
-  }
-
-  /** Everything queued in this turn of the event loop goes out in one write. */
-  private scheduleFlush(): void {
-    if (this.outLength >= FLUSH_BYTES) this.flush();
-    else if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  private flush(): void {
-    this.flushQueued = false;
-    if (this.outLength === 0 || this.isClosed) return;
-    // The socket keeps the buffer until it is written, so it gets a copy of the used part.
-    this.socket.write(Buffer.from(this.out.subarray(0, this.outLength)));
-    this.outLength = 0;
+    if (!this.isClosed) this.out.write(bytes);
   }
 }
