@@ -74,7 +74,10 @@ config sr.yaml: SR_HTTP_PORT: "80x" is not a port number (0-65535)
 Rules across keys: \`workers\` > 1 implies \`queued: true\` (an explicit \`queued: false\` is an
 error); \`inspect\` needs \`age\`; \`update_flag\` needs \`inspect\`; \`advisory\` needs \`inspect\` and
 \`age\`; at most one of \`start_at\`, \`start_sequence\`, \`start_time\`, \`start_delta\`; a tls \`cert\`
-needs a \`key\` and the reverse; an auth block gives one way to authenticate.
+needs a \`key\` and the reverse; an auth block gives one way to authenticate. \`target: stan\` (the
+default) needs \`target_cluster_id\` and takes no \`jetstream\` block; \`target: jetstream\` needs the
+\`jetstream\` block and takes no \`target_cluster_id\`; the stream settings of the block need
+\`jetstream.create: true\`; \`jetstream.align_sequences\` cannot be combined with \`inspect\`.
 
 Every file the configuration refers to (TLS certificates and keys, \`*_file\` secrets, credentials
 files) is read at start; a missing, unreadable or malformed one is an error naming the key and the
@@ -112,6 +115,17 @@ ${table(docs.topic, false)}
 ## \`topics.<name>.advisory\`
 
 ${table(docs.advisory, false)}
+
+## \`topics.<name>.jetstream\` (with \`target: jetstream\`)
+
+The copies go to a JetStream stream instead of a NATS Streaming channel: \`target_url\`, \`tls\`,
+\`disable_target_tls\` and \`target_auth\` apply to the JetStream server as they would to a NATS
+Streaming one. Each copy carries the message id \`<source_cluster_id>:<topic>:<sequence>\`
+(\`Nats-Msg-Id\`), so the stream drops a redelivered copy within its duplicate window, and the
+headers \`Nats-Streaming-Channel\`, \`Nats-Streaming-Sequence\`, \`Nats-Streaming-Timestamp\` (as
+stan2js writes them), \`Nats-Streaming-Cluster\` and \`Stream-Replicator\` (the topic's \`name\`).
+
+${table(docs.jetstream, false)}
 
 ## \`tls\` (top level and per topic)
 
@@ -167,6 +181,24 @@ topics:
       target: sr.advisories.cmdb
       age: 30m
     start_at: new
+\`\`\`
+
+Replicating into a JetStream stream (the migration bridge off NATS Streaming; see the README's
+"Migrating from NATS Streaming to JetStream"):
+
+\`\`\`yaml
+topics:
+  cmdb:
+    topic: acme.cmdb
+    source_url: nats://source1:4222
+    source_cluster_id: dc1
+    target: jetstream
+    target_url: nats://js1:4222,nats://js2:4222,nats://js3:4222
+    jetstream:
+      stream: CMDB
+      create: true
+      replicas: 3
+      align_sequences: true
 \`\`\`
 
 With TLS to both clusters, a password from the environment for the source and a token file for

@@ -3,6 +3,7 @@
  * scripts/gen-config-doc.ts renders into docs/configuration.md.
  */
 import { advisorySchema } from "./schema/advisory";
+import { jetStreamSchema } from "./schema/jetstream";
 import { authSchema, basicAuthSchema, httpTlsSchema, tlsSchema } from "./schema/security";
 import type { BlockSchema, SettingSchema } from "./schema/setting";
 import { settingsSchema } from "./schema/settings";
@@ -70,6 +71,7 @@ export function describeSettings(): {
   settings: SettingDoc[];
   topic: SettingDoc[];
   advisory: SettingDoc[];
+  jetstream: SettingDoc[];
   tls: SettingDoc[];
   auth: SettingDoc[];
   httpTls: SettingDoc[];
@@ -79,6 +81,7 @@ export function describeSettings(): {
     settings: describe(settingsSchema),
     topic: describe(topicSchema),
     advisory: describe(advisorySchema),
+    jetstream: describe(jetStreamSchema),
     tls: describe(tlsSchema),
     auth: describe(authSchema),
     httpTls: describe(httpTlsSchema),

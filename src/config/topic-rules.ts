@@ -6,6 +6,7 @@
  * here, after the block passed convict, as one line naming the key that breaks it. Per-topic
  * keys that only apply to one kind of target belong here too, each with its rule.
  */
+import type { RawJetStream } from "./schema/jetstream";
 import { durationMs } from "./duration";
 import type { RawTopic } from "./schema/topic";
 import type { StartPosition } from "./types";
@@ -18,6 +19,7 @@ const START_KEYS = ["start_at", "start_sequence", "start_time", "start_delta"] a
  * default cannot be told apart from an explicit value.
  */
 export function checkTopicRules(t: RawTopic, given: Mapping, fail: Fail): void {
+  checkTargetKind(t, fail);
   if (t.queued === false && t.workers > 1) {
     fail(
       "queued",
@@ -34,6 +36,44 @@ export function checkTopicRules(t: RawTopic, given: Mapping, fail: Fail): void {
     fail(
       starts[1] ?? "",
       `cannot be combined with ${starts[0]} (give at most one of ${START_KEYS.join(", ")})`,
+    );
+  }
+}
+
+/** Keys of one kind of target set on the other kind. */
+function checkTargetKind(t: RawTopic, fail: Fail): void {
+  if (t.target === "stan") {
+    if (t.jetstream !== null) fail("jetstream", "needs target: jetstream");
+    if (t.target_cluster_id === null) fail("target_cluster_id", "is required");
+  } else {
+    if (t.target_cluster_id !== null) {
+      fail(
+        "target_cluster_id",
+        "is for a NATS Streaming target; a JetStream target has none (remove it)",
+      );
+    }
+    if (t.jetstream === null) fail("jetstream", "is required with target: jetstream (the stream)");
+  }
+}
+
+/** The duplicate window a created stream gets: longer than the longest redelivery delay. */
+export function defaultDuplicateWindowMs(t: RawTopic): number {
+  const horizon = 2 * (durationMs(t.ack_wait) + durationMs(t.publish_timeout)) + 15_000;
+  return Math.max(120_000, horizon);
+}
+
+/** Rules of the jetstream block against the topic's other keys. */
+export function checkJetStreamRules(t: RawTopic, js: RawJetStream, fail: Fail): void {
+  if (!js.create) {
+    for (const key of ["max_age", "max_bytes", "max_msgs", "duplicate_window"] as const) {
+      if (js[key] !== null) fail(`jetstream.${key}`, "needs jetstream.create: true");
+    }
+    if (js.replicas !== 1) fail("jetstream.replicas", "needs jetstream.create: true");
+  }
+  if (js.align_sequences && t.inspect !== null) {
+    fail(
+      "jetstream.align_sequences",
+      "cannot hold with inspect (skipped messages leave gaps in the channel sequences)",
     );
   }
 }

@@ -6,6 +6,8 @@
 import { durationMs } from "./duration";
 import { splitNatsUrls } from "./formats";
 import type { RawAdvisory } from "./schema/advisory";
+import type { RawJetStream } from "./schema/jetstream";
+import { jetStreamSchema } from "./schema/jetstream";
 import { advisorySchema } from "./schema/advisory";
 import type { RawSettings } from "./schema/settings";
 import type { RawTopic } from "./schema/topic";
@@ -13,8 +15,22 @@ import { topicSchema } from "./schema/topic";
 import { loadAuth } from "./security";
 import type { ReadFile } from "./security";
 import { loadTls } from "./tls-paths";
-import { checkTopicRules, durableName, isQueued, queueGroup, startPosition } from "./topic-rules";
-import type { AdvisoryConfig, NatsAuth, TlsConfig, TopicConfig } from "./types";
+import {
+  checkJetStreamRules,
+  checkTopicRules,
+  defaultDuplicateWindowMs,
+  durableName,
+  isQueued,
+  queueGroup,
+  startPosition,
+} from "./topic-rules";
+import type {
+  AdvisoryConfig,
+  JetStreamTargetConfig,
+  NatsAuth,
+  TlsConfig,
+  TopicConfig,
+} from "./types";
 import { isMapping, kindOf, validateBlock } from "./validate";
 import type { Fail, Mapping } from "./validate";
 
@@ -65,6 +81,7 @@ export function loadTopic(
       : authEntry("targetAuth", t.target_auth, readFile, (k, p) => fail(`target_auth.${k}`, p))),
   };
   const durable = durableName(name, t, fail);
+  const jetstream = t.jetstream === null ? undefined : loadJetStream(t, t.jetstream, fail);
   return {
     key: name,
     topic: t.topic,
@@ -72,7 +89,9 @@ export function loadTopic(
     sourceUrls: splitNatsUrls(t.source_url),
     sourceClusterId: t.source_cluster_id,
     targetUrls: splitNatsUrls(t.target_url),
-    targetClusterId: t.target_cluster_id,
+    target: t.target,
+    targetClusterId: t.target_cluster_id ?? "",
+    ...(jetstream !== undefined ? { jetstream } : {}),
     workers: t.workers,
     queued: isQueued(t),
     queueGroup: queueGroup(t),
@@ -102,6 +121,33 @@ function loadAdvisory(block: Mapping, fail: Fail): AdvisoryConfig {
     cluster: a.cluster,
     ageMs: durationMs(a.age),
     ...(a.interval !== null ? { intervalMs: durationMs(a.interval) } : {}),
+  };
+}
+
+function loadJetStream(t: RawTopic, block: Mapping, fail: Fail): JetStreamTargetConfig {
+  const js = validateBlock<RawJetStream>(jetStreamSchema, block, (k, p) =>
+    fail(`jetstream.${k}`, p),
+  );
+  checkJetStreamRules(t, js, fail);
+  return {
+    stream: js.stream,
+    subject: js.subject ?? t.target_topic ?? t.topic,
+    ...(js.create
+      ? {
+          create: {
+            replicas: js.replicas,
+            ...(js.max_age !== null ? { maxAgeMs: durationMs(js.max_age) } : {}),
+            ...(js.max_bytes !== null ? { maxBytes: js.max_bytes } : {}),
+            ...(js.max_msgs !== null ? { maxMsgs: js.max_msgs } : {}),
+            duplicateWindowMs:
+              js.duplicate_window !== null
+                ? durationMs(js.duplicate_window)
+                : defaultDuplicateWindowMs(t),
+          },
+        }
+      : {}),
+    alignSequences: js.align_sequences,
+    onlyWriter: js.only_writer,
   };
 }
 

@@ -37,6 +37,25 @@ export interface AdvisoryConfig {
   intervalMs?: number;
 }
 
+/** A JetStream target (`target: jetstream` and its `jetstream` block). */
+export interface JetStreamTargetConfig {
+  stream: string;
+  /** Subject the copies are published to. */
+  subject: string;
+  /** Create the stream when missing, with these settings; never change an existing one. */
+  create?: {
+    replicas: number;
+    maxAgeMs?: number;
+    maxBytes?: number;
+    maxMsgs?: number;
+    duplicateWindowMs: number;
+  };
+  /** Start an empty stream at the first channel sequence copied. */
+  alignSequences: boolean;
+  /** Ordered: chain copies with Nats-Expected-Last-Msg-Id (the replicator is the only writer). */
+  onlyWriter: boolean;
+}
+
 export interface TopicConfig {
   /** The key under `topics:` in the YAML file, e.g. "cmdb". */
   key: string;
@@ -47,7 +66,11 @@ export interface TopicConfig {
   sourceUrls: string[];
   sourceClusterId: string;
   targetUrls: string[];
+  /** The target's kind: a NATS Streaming cluster, or a JetStream stream (`jetstream`). */
+  target: "stan" | "jetstream";
+  /** NATS Streaming target's cluster id; "" for a JetStream target. */
   targetClusterId: string;
+  jetstream?: JetStreamTargetConfig;
   workers: number;
   queued: boolean;
   queueGroup: string;

@@ -9,7 +9,9 @@ export interface RawTopic {
   source_url: string;
   source_cluster_id: string;
   target_url: string;
-  target_cluster_id: string;
+  target_cluster_id: string | null;
+  target: "stan" | "jetstream";
+  jetstream: Record<string, unknown> | null;
   workers: number;
   queued: boolean | null;
   queue_group: string | null;
@@ -64,9 +66,23 @@ export const topicSchema: Schema<RawTopic> = {
     default: null,
   },
   target_cluster_id: {
-    doc: "Cluster ID of the target NATS Streaming cluster.",
+    doc: "Cluster ID of the target NATS Streaming cluster (not with target: jetstream).",
     format: "sr-text",
     default: null,
+    nullable: true,
+    defaultText: "required with target: stan",
+  },
+  target: {
+    doc: "What the target is: a NATS Streaming cluster, or a JetStream stream (the jetstream block).",
+    format: "sr-enum",
+    values: ["stan", "jetstream"],
+    default: "stan",
+  },
+  jetstream: {
+    doc: "With target: jetstream, the stream and how copies go to it (see below).",
+    format: Object,
+    default: null,
+    nullable: true,
   },
   workers: {
     doc: "Number of workers (source subscriptions). More than one means a queue group and no ordering.",
