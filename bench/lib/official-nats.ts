@@ -40,6 +40,7 @@ class OfficialWire implements StanWire {
           d.byteLength,
           msg.reply,
           headers,
+          trailingId(msg.subject),
         );
       },
     });
@@ -77,6 +78,12 @@ class OfficialWire implements StanWire {
   async close(): Promise<void> {
     await this.nc.close();
   }
+}
+
+/** The number ending a subject (`<inbox>.<id>`), or -1. */
+function trailingId(subject: string): number {
+  const m = /\.(\d{1,15})$/.exec(subject);
+  return m ? Number(m[1]) : -1;
 }
 
 export const dialOfficial: DialWire = async (o) => {

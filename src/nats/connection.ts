@@ -41,14 +41,16 @@ export interface ConnectOptions extends ConnectAuth {
 /**
  * A delivered message: its payload is `buf[start, end)` (offsets, no view object per message;
  * `buf` is not reused, so a view of it may be kept). `headers` is set for a message with
- * headers, such as a `503` no-responders status.
+ * headers, such as a `503` no-responders status. `subjectId` is the number ending the subject
+ * (`<inbox>.<id>`), or -1.
  */
 export type MessageHandler = (
   buf: Buffer,
   start: number,
   end: number,
   reply: string | undefined,
-  headers?: HeaderInfo,
+  headers: HeaderInfo | undefined,
+  subjectId: number,
 ) => void;
 
 /** The status of the server's answer to a message nobody receives. */
@@ -166,8 +168,8 @@ export class NatsConnection {
   /** From here on the parser owns the socket. */
   private start(rest: Buffer): void {
     const parser = new MessageParser({
-      msg: (sid, reply, buf, start, end, headers) =>
-        this.handlers.get(sid)?.(buf, start, end, reply, headers),
+      msg: (sid, reply, buf, start, end, headers, subjectId) =>
+        this.handlers.get(sid)?.(buf, start, end, reply, headers, subjectId),
       ping: () => this.write(PONG),
       pong: () => (this.pingsOut = 0),
       info: () => undefined, // cluster updates: we never reconnect, so nothing to do

@@ -19,7 +19,8 @@ export interface ParserEvents {
   /**
    * The payload is `buf[start, end)`, passed as offsets so that the hot path creates no view
    * object per message. `reply` is undefined when the message has none (the common case);
-   * `headers` is set only for an HMSG.
+   * `headers` is set only for an HMSG. `subjectId` is the number that ends the subject
+   * (`_INBOX.x.42` -> 42), or -1: it tells which publish a reply answers, without a string.
    */
   msg(
     sid: number,
@@ -27,7 +28,8 @@ export interface ParserEvents {
     buf: Buffer,
     start: number,
     end: number,
-    headers?: HeaderInfo,
+    headers: HeaderInfo | undefined,
+    subjectId: number,
   ): void;
   ping(): void;
   pong(): void;
@@ -46,6 +48,7 @@ const MAX_PAYLOAD = 64 * 1024 * 1024;
 
 interface PartialMsg {
   sid: number;
+  subjectId: number;
   reply: string | undefined;
   headers: HeaderInfo | undefined;
   /** Bytes of the header block at the start of `buf` (0 for MSG). */
@@ -152,15 +155,17 @@ export class MessageParser {
     const headers = withHeaders
       ? { subject: buf.toString("utf8", tokens[2] ?? 0, tokens[3] ?? 0), status: 0 }
       : undefined;
+    const subjectId = trailingNumber(buf, tokens[2] ?? 0, tokens[3] ?? 0);
     const end = payloadStart + size;
     if (end + 2 <= buf.length) {
       if (!this.endsWithCrlf(buf, end)) return buf.length;
       if (headers !== undefined) headers.status = statusOf(buf, payloadStart, headerSize);
-      this.on.msg(sid, reply, buf, payloadStart + headerSize, end, headers);
+      this.on.msg(sid, reply, buf, payloadStart + headerSize, end, headers, subjectId);
       return end + 2;
     }
     const partial: PartialMsg = {
       sid,
+      subjectId,
       reply,
       headers,
       headerSize,
@@ -190,7 +195,7 @@ export class MessageParser {
     this.partial = undefined;
     if (!this.endsWithCrlf(m.buf, m.size)) return taken;
     if (m.headers !== undefined) m.headers.status = statusOf(m.buf, 0, m.headerSize);
-    this.on.msg(m.sid, m.reply, m.buf, m.headerSize, m.size, m.headers);
+    this.on.msg(m.sid, m.reply, m.buf, m.headerSize, m.size, m.headers, m.subjectId);
     return taken;
   }
 
@@ -246,6 +251,18 @@ function tokenize(buf: Buffer, start: number, end: number): number[] | undefined
     if (offsets.length > 12) return undefined;
   }
   return offsets;
+}
+
+/** The decimal number after the last `.` of the subject in [start, end), or -1. */
+function trailingNumber(buf: Buffer, start: number, end: number): number {
+  let i = end;
+  while (i > start && end - i < 15) {
+    const c = buf[i - 1] ?? 0;
+    if (c < 0x30 || c > 0x39) break;
+    i--;
+  }
+  if (i === end || i <= start || buf[i - 1] !== 0x2e) return -1;
+  return digits(buf, i, end);
 }
 
 /** A non-negative decimal in [start, end), or -1. */

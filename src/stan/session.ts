@@ -25,20 +25,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { ConnectionError, PublishError, errorText } from "../errors";
-import {
-  AckEncoder,
-  PubMsgEncoder,
-  encodeCloseRequest,
-  encodeConnectRequest,
-  encodePing,
-  encodeSubscriptionRequest,
-} from "./protocol";
-import {
-  decodeConnectResponse,
-  decodeErrorResponse,
-  decodeMsgProto,
-  decodeSubscriptionResponse,
-} from "./protocol-decode";
+import { PubMsgEncoder, encodeCloseRequest, encodeConnectRequest, encodePing } from "./protocol";
+import { decodeConnectResponse, decodeErrorResponse, decodePubAck } from "./protocol-decode";
 import type { ConnectResponse } from "./protocol-decode";
 import { NO_RESPONDERS } from "../nats/connection";
 import { describeConnectError } from "./connect-errors";
@@ -50,9 +38,9 @@ import type {
   SubscribeOptions,
   TargetSession,
 } from "../replicator/ports";
-import { subscriptionRequest } from "./session-options";
 import type { SessionOptions } from "./session-options";
-import { PendingPublishes } from "./pending-publishes";
+import { PendingReplies } from "../nats/pending-replies";
+import { subscribeDurable } from "./subscription";
 import { dialNats } from "./wire";
 import type { DialWire, StanWire } from "./wire";
 
@@ -62,6 +50,7 @@ import type { DialWire, StanWire } from "./wire";
  */
 const ENVELOPE_FIXED_BYTES = 64;
 const EMPTY = Buffer.alloc(0);
+const NO_LEADER = "no responders: the target cluster has no leader serving the channel (election?)";
 /** The longest ping interval a server may ask for. */
 const MAX_PING_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -72,7 +61,7 @@ export class StanSession implements SourceSession, TargetSession {
   private isEnded = false;
   /** Set as soon as the socket is known to be gone. */
   private transportGone = false;
-  private readonly pending: PendingPublishes;
+  private readonly pending: PendingReplies<PublishOutcome>;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly connId = randomBytes(16);
   /** Reply subject of a publish: this prefix and its guid. */
@@ -88,7 +77,10 @@ export class StanSession implements SourceSession, TargetSession {
   ) {
     this.ended = new Promise((resolve) => (this.endWith = resolve));
     this.pubMsgs = new PubMsgEncoder(options.clientId, this.connId);
-    this.pending = new PendingPublishes(options.publishTimeoutMs);
+    this.pending = new PendingReplies<PublishOutcome>(
+      options.publishTimeoutMs,
+      () => new PublishError("publish ack timeout", "timeout"),
+    );
   }
 
   /** Connects once. Rejects with a retriable ConnectionError; the caller owns retrying. */
@@ -135,10 +127,10 @@ export class StanSession implements SourceSession, TargetSession {
     nc.subscribe(heartbeatInbox, (_buf, _start, _end, reply) => {
       if (reply !== undefined) this.send(reply, EMPTY);
     });
-    nc.subscribe(`${this.ackPrefix}*`, (buf, start, end, _reply, headers) => {
-      if (headers === undefined) this.pending.onPubAck(buf, start, end);
+    nc.subscribe(`${this.ackPrefix}*`, (buf, start, end, _reply, headers, guid) => {
+      if (headers === undefined) this.onPubAck(buf, start, end);
       else if (headers.status === NO_RESPONDERS) {
-        this.pending.onNoResponders(Number(headers.subject.slice(this.ackPrefix.length)));
+        this.pending.reject(guid, new PublishError(NO_LEADER, "no_responders"));
       }
     });
     const reply = await nc.request(
@@ -226,70 +218,34 @@ export class StanSession implements SourceSession, TargetSession {
           guid,
         ),
       );
-      if (!sent) this.pending.settle(guid, "connection_closed", "connection lost");
+      if (!sent) {
+        this.pending.reject(guid, new PublishError("connection lost", "connection_closed"));
+      }
     });
   }
 
-  /**
-   * Subscribes in manual-ack mode. Messages that arrive before the server confirmed the
-   * subscription are held back until its ack inbox is known.
-   */
-  async subscribe(
-    options: SubscribeOptions,
-    onMessage: (msg: InboundMessage) => void,
-  ): Promise<void> {
-    const inbox = this.nc.createInbox();
-    // Known once the server confirmed the subscription.
-    const confirmed: { ackInbox?: string } = {};
-    const acks = new AckEncoder(options.subject);
-    const early: Buffer[] = [];
-    const deliver = (buf: Buffer, start: number, end: number): void => {
-      let m: ReturnType<typeof decodeMsgProto>;
-      try {
-        m = decodeMsgProto(buf, start, end);
-      } catch {
-        return; // not a MsgProto: never acked, so the server redelivers
-      }
-      const sequence = m.sequence;
-      onMessage({
-        sequence,
-        data: m.data,
-        timestampMs: Math.floor(m.timestampNs / 1e6),
-        redelivered: m.redelivered,
-        ack: () => {
-          const { ackInbox } = confirmed;
-          if (ackInbox === undefined) return false;
-          return this.trySend(() =>
-            this.nc.publishWith(ackInbox, "", acks.sizeOf(sequence), (out, at) =>
-              acks.encodeInto(out, at, sequence),
-            ),
-          );
-        },
-      });
-    };
-    this.nc.subscribe(inbox, (buf, start, end) => {
-      if (confirmed.ackInbox === undefined) early.push(buf.subarray(start, end));
-      else deliver(buf, start, end);
-    });
-    let answer: { ackInbox: string; error: string };
+  private onPubAck(buf: Buffer, start: number, end: number): void {
+    let ack: { guid: number; error: string };
     try {
-      const reply = await this.nc.request(
-        this.proto.subRequests,
-        encodeSubscriptionRequest(subscriptionRequest(this.options.clientId, inbox, options)),
-        this.options.connectTimeoutMs,
-      );
-      answer = decodeSubscriptionResponse(reply);
-    } catch (err) {
-      throw new ConnectionError(`subscribe failed: ${errorText(err)}`, {
-        cause: err,
-        retriable: true,
-      });
+      ack = decodePubAck(buf, start, end);
+    } catch {
+      return; // not a PubAck; the publish it answers times out
     }
-    if (answer.error !== "") {
-      throw new ConnectionError(`subscribe failed: ${answer.error}`, { retriable: true });
-    }
-    confirmed.ackInbox = answer.ackInbox;
-    for (const m of early.splice(0)) deliver(m, 0, m.length);
+    if (ack.error === "") this.pending.resolve(ack.guid, "stored");
+    else this.pending.reject(ack.guid, new PublishError(ack.error, "error"));
+  }
+
+  /** Subscribes in manual-ack mode (./subscription.ts). */
+  subscribe(options: SubscribeOptions, onMessage: (msg: InboundMessage) => void): Promise<void> {
+    return subscribeDurable({
+      nc: this.nc,
+      subRequests: this.proto.subRequests,
+      clientId: this.options.clientId,
+      timeoutMs: this.options.connectTimeoutMs,
+      options,
+      onMessage,
+      send: (write) => this.trySend(write),
+    });
   }
 
   /**
@@ -338,7 +294,8 @@ export class StanSession implements SourceSession, TargetSession {
     if (this.isEnded) return;
     this.isEnded = true;
     for (const timer of this.timers) clearInterval(timer);
-    this.pending.failAll(end.error ?? end.reason);
+    const text = end.error ?? end.reason;
+    this.pending.rejectAll(() => new PublishError(text, "connection_closed"));
     this.endWith(end);
   }
 }

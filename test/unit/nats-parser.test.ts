@@ -223,3 +223,22 @@ test("nats parser - reply subjects and HMSG subjects are UTF-8", () => {
     },
   ]);
 });
+
+test("nats parser - the number ending a subject comes with the message (which publish a reply answers)", () => {
+  const ids: number[] = [];
+  const parser = new MessageParser({
+    msg: (_sid, _reply, _buf, _start, _end, _headers, subjectId) => ids.push(subjectId),
+    ping: () => undefined,
+    pong: () => undefined,
+    info: () => undefined,
+    err: () => undefined,
+    protocolError: () => undefined,
+  });
+  parser.push(
+    Buffer.from(
+      "MSG _INBOX.ab.42 1 1\r\nx\r\nMSG plain 1 1\r\nx\r\nMSG a.1x 1 1\r\nx\r\n" +
+        "MSG 17 1 1\r\nx\r\nHMSG r.9 1 16 16\r\nNATS/1.0 503\r\n\r\n\r\n",
+    ),
+  );
+  assert.deepEqual(ids, [42, -1, -1, -1, 9]);
+});

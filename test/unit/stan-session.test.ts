@@ -91,7 +91,9 @@ class FakeServer implements StanWire {
     for (const { subject: pattern, handler } of this.subs.values()) {
       const matches =
         pattern === subject || (pattern.endsWith(".*") && subject.startsWith(pattern.slice(0, -1)));
-      if (matches) handler(Buffer.from(data), 0, data.length, undefined, headers);
+      const id = /\.(\d+)$/.exec(subject);
+      if (matches)
+        handler(Buffer.from(data), 0, data.length, undefined, headers, id ? Number(id[1]) : -1);
     }
   }
 
