@@ -5,8 +5,10 @@
 //
 // Each test (test/support/cluster-scenario.ts) asserts: every source message reaches the
 // target, the target's first arrivals are in source order, every extra copy is counted by the
-// replicator's metrics, /healthz is 200 after the fault, and the process is alive and exits 0
-// on SIGTERM. Blackhole tests also assert /healthz leaves 200 during the blackhole.
+// replicator's metrics, /healthz is 200 after the fault, the source durable ends with nothing
+// unacknowledged, and the process is alive and exits 0 on SIGTERM. Blackhole tests also assert
+// /healthz leaves 200 during the blackhole. FAULT_TEST_LOG_DIR=dir keeps every scenario's
+// replicator and server logs.
 //
 // Silent-loss cases covered, from nats-streaming-server v0.25.6's code (server/server.go):
 // - no leader: only the leader subscribes to `_STAN.pub.>` (initInternalSubs, called from
@@ -18,7 +20,8 @@
 //   elected meanwhile stores later ones (the "testbed" test below shows both answers);
 // - acks to the source during an election go to an ack subscription nobody holds (startAckSub
 //   runs in leadershipAcquired): the messages stay pending on the new leader and come back
-//   after ack_wait: duplicates only, never loss;
+//   after ack_wait (from their publish time, performRedeliveryOnStartup): duplicates only,
+//   never loss; every scenario ends with the source durable settled (all sent, none pending);
 // - the session moved between nodes: a connection that died half-open is replaced by client id
 //   (isDuplicateConnect pings the old heartbeat inbox for 500 ms).
 import assert from "node:assert/strict";
@@ -26,7 +29,6 @@ import { after, test } from "node:test";
 import { stopAll } from "../support/servers";
 import type { StanClusterNode } from "../support/servers";
 import {
-  keyOf,
   readFigures,
   runScenario,
   scenarioCleanups,
@@ -211,14 +213,22 @@ for (const rate of RATES) {
 
 for (const rate of RATES) {
   test(
-    `ordered - source leader kill -9 at ${rate} msg/s, replicator on a follower (its acks dropped during the election): duplicates only, nothing lost, first arrivals in order`,
+    `ordered - source leader kill -9 at ${rate} msg/s, replicator on a follower, target 80 ms away (acks in flight lost in the election): redelivered and acknowledged, nothing lost, first arrivals in order`,
     TEST_TIMEOUT,
     async (t) => {
       await runScenario(t, {
         channel: `src.leader.kill.${rate}`,
         rate,
         sourceOn: "follower",
-        fault: (ctx) => killLeader(ctx, "source"),
+        // A WAN to the target keeps acks in flight (rate x 80 ms) when the source leader dies;
+        // ack_wait 10 s (default 30 s) brings their messages back within the test.
+        targetLatency: { toUpstreamMs: 40, toClientMs: 40 },
+        topic: { ack_wait: "10s" },
+        fault: async (ctx) => {
+          await killLeader(ctx, "source");
+          const d = await ctx.topo.source.durableState(ctx.channel, ctx.name);
+          ctx.note(`durable on the new leader: last_sent ${d?.lastSent}, pending ${d?.pending}`);
+        },
       });
     },
   );
@@ -426,7 +436,7 @@ for (const rate of RATES) {
         fault: async (ctx) => {
           await ctx.publisher.waitForAcked(ctx.publisher.ackedCount() + rate * 3, 20_000);
           const published = BACKLOG + ctx.publisher.ackedCount();
-          const { copied } = await readFigures(ctx.proc, keyOf(`wan.${rate}`));
+          const { copied } = await readFigures(ctx.proc, ctx.name);
           ctx.note(`3 s of live traffic over the WAN: ${published} published, ${copied} copied`);
           // Keeping up: at most a second of traffic (or one max_in_flight window) behind.
           if (published - copied > Math.max(rate, 1024)) {

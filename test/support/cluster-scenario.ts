@@ -47,6 +47,10 @@ export const RECOVERY_DEADLINE_MS = 30_000;
 /** Reading back: the target must hold everything within this after the publisher stopped. It
  * covers one source ack_wait (30 s): a message whose ack the source lost comes back by then. */
 export const READ_BACK_DEADLINE_MS = 45_000;
+/** At the end the source must have sent everything to the durable and hold no unacknowledged
+ * message: within one ack_wait (30 s default) and a margin, a message whose ack was lost is
+ * redelivered and acknowledged. */
+export const SOURCE_SETTLED_DEADLINE_MS = 45_000;
 
 export type Placement = "leader" | "follower";
 
@@ -54,6 +58,10 @@ export interface ScenarioContext {
   topo: Topology;
   proc: ReplicatorProcess;
   publisher: PacedPublisher;
+  /** The channel, on both sides. */
+  channel: string;
+  /** The topic's name: its durable on the source and the `name` label of its metrics. */
+  name: string;
   /** The replicator's worker client id, also its NATS connection name on both sides. */
   worker: string;
   /** A diagnostic line, prefixed with the seconds since the fault started. */
@@ -314,7 +322,7 @@ export async function runScenario(
         problems.push(message);
         note(`problem: ${message}`);
       };
-      const base = { topo, proc, worker, note, health, problem };
+      const base = { topo, proc, channel: opts.channel, name, worker, note, health, problem };
 
       const publisher = startPacedPublisher(
         () => topo.source.clientUrls(),
@@ -348,6 +356,25 @@ export async function runScenario(
       );
 
       const result = await readBack(topo, opts.channel, acked, proc, name);
+      const settledIn = Date.now();
+      const settled = await waitFor(
+        async () => {
+          const d = await topo.source.durableState(opts.channel, name);
+          return d && d.pending === 0 && d.lastSent === d.lastSeq ? d : undefined;
+        },
+        { timeoutMs: SOURCE_SETTLED_DEADLINE_MS, intervalMs: 200 },
+      ).catch(() => undefined);
+      if (settled) {
+        note(`source durable settled ${Date.now() - settledIn} ms after the read-back`);
+      } else {
+        const d = await topo.source.durableState(opts.channel, name);
+        problem(
+          `the source durable did not settle within ${SOURCE_SETTLED_DEADLINE_MS} ms: ` +
+            (d
+              ? `last_seq ${d.lastSeq}, last_sent ${d.lastSent}, pending ${d.pending}`
+              : "unknown"),
+        );
+      }
       result.drainRate = drainRate;
       health.stop();
       result.healthLog = health.describe(origin);

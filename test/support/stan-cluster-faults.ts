@@ -90,8 +90,22 @@ export interface FaultCluster {
   connectionNode(name: string): Promise<ConnectionInfo | undefined>;
   /** Waits until the connection named `name` is on `node`. */
   waitForConnectionOn(name: string, node: StanClusterNode, timeoutMs?: number): Promise<void>;
+  /**
+   * A durable's delivery state on the leader's /streaming/channelsz (undefined when the leader
+   * does not answer or has no such durable): what it sent, what is still unacknowledged.
+   */
+  durableState(channel: string, durable: string): Promise<DurableState | undefined>;
   /** Kills every node (SIGCONT first for paused ones) and closes the proxies. */
   close(): Promise<void>;
+}
+
+export interface DurableState {
+  /** The channel's last sequence. */
+  lastSeq: number;
+  /** The last sequence sent to the durable. */
+  lastSent: number;
+  /** Sent and not acknowledged. */
+  pending: number;
 }
 
 interface Connz {
@@ -214,6 +228,23 @@ export async function startFaultCluster(opts: FaultClusterOptions): Promise<Faul
           );
         }
         await delay(100);
+      }
+    },
+    async durableState(channel, durable) {
+      try {
+        const leader = await cluster.leader(5000);
+        const url = `${leader.monitorUrl}/streaming/channelsz?channel=${encodeURIComponent(channel)}&subs=1`;
+        const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+        if (!res.ok) return undefined;
+        const body = (await res.json()) as {
+          last_seq: number;
+          subscriptions?: { durable_name?: string; last_sent: number; pending_count: number }[];
+        };
+        const sub = body.subscriptions?.find((s) => s.durable_name === durable);
+        if (!sub) return undefined;
+        return { lastSeq: body.last_seq, lastSent: sub.last_sent, pending: sub.pending_count };
+      } catch {
+        return undefined;
       }
     },
     async close() {
