@@ -77,7 +77,7 @@ error); \`inspect\` needs \`age\`; \`update_flag\` needs \`inspect\`; \`advisory
 needs a \`key\` and the reverse; an auth block gives one way to authenticate. \`target: stan\` (the
 default) needs \`target_cluster_id\` and takes no \`jetstream\` block; \`target: jetstream\` needs the
 \`jetstream\` block and takes no \`target_cluster_id\`; the stream settings of the block need
-\`jetstream.create: true\`; \`jetstream.align_sequences\` cannot be combined with \`inspect\`.
+\`jetstream.create: true\`; \`jetstream.align_sequences\` needs ordered mode and no \`inspect\`.
 
 Every file the configuration refers to (TLS certificates and keys, \`*_file\` secrets, credentials
 files) is read at start; a missing, unreadable or malformed one is an error naming the key and the

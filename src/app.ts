@@ -31,7 +31,7 @@ export interface AppDeps {
 }
 
 export interface App {
-  /** Starts HTTP, loads limiter state, starts every topic. Rejects on a start-up error. */
+  /** Checks targets, starts HTTP, loads limiter state, starts every topic; rejects on a start-up error. */
   start(): Promise<void>;
   /** Stops taking messages, settles in-flight ones (bounded), saves state, closes. */
   stop(): Promise<void>;
@@ -47,6 +47,7 @@ const LAG_POLL_MS = 10_000;
 
 interface TopicParts {
   topic: Topic;
+  prepare?: () => Promise<string | undefined>;
   sampling?: TopicSampler;
   advisoryChannel?: AdvisoryChannel;
   lagPoller?: LagPoller;
@@ -104,6 +105,10 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
     status,
     ports: () => boundPorts,
     async start() {
+      for (const p of parts) {
+        const warning = await p.prepare?.();
+        if (warning !== undefined) log.warn("target not checked at start", { reason: warning });
+      }
       boundPorts = (await http.start()).ports;
       log.info("listening", { host: config.http.host, ports: boundPorts });
       for (const p of parts) await p.sampling?.start();
@@ -191,5 +196,11 @@ function buildTopic(
         logger: log.child({ component: "lag" }),
       })
     : undefined;
-  return { topic, sampling, advisoryChannel, lagPoller };
+  return {
+    topic,
+    sampling,
+    advisoryChannel,
+    lagPoller,
+    ...(connectors.prepare ? { prepare: connectors.prepare } : {}),
+  };
 }

@@ -26,6 +26,11 @@ export class ConfigError extends ReplicatorError {
   }
 }
 
+/** Found at start, for an operator to fix (a missing stream): one line, exit code 2. */
+export class StartupError extends ReplicatorError {
+  override readonly name = "StartupError";
+}
+
 /** Connecting to or staying connected with a STAN cluster failed. */
 export class ConnectionError extends ReplicatorError {
   override readonly name = "ConnectionError";

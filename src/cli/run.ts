@@ -8,7 +8,7 @@
 import { createApp } from "../app";
 import type { AppDeps } from "../app";
 import { loadConfig } from "../config";
-import { ConfigError, ReplicatorError, errorText } from "../errors";
+import { ConfigError, ReplicatorError, StartupError, errorText } from "../errors";
 import { createLogger } from "../logging/logger";
 import { parseArgs, UsageError } from "./args";
 
@@ -73,7 +73,7 @@ async function run(
 }
 
 function report(err: unknown, io: CliIo): number {
-  if (err instanceof ConfigError || err instanceof UsageError) {
+  if (err instanceof ConfigError || err instanceof UsageError || err instanceof StartupError) {
     io.err(`${err.message}\n`);
     if (err instanceof UsageError) io.err("Run stream-replicator --help for usage.\n");
     return 2;

@@ -70,6 +70,9 @@ export function checkJetStreamRules(t: RawTopic, js: RawJetStream, fail: Fail): 
     }
     if (js.replicas !== 1) fail("jetstream.replicas", "needs jetstream.create: true");
   }
+  if (js.align_sequences && isQueued(t)) {
+    fail("jetstream.align_sequences", "needs ordered mode (one worker, not queued)");
+  }
   if (js.align_sequences && t.inspect !== null) {
     fail(
       "jetstream.align_sequences",

@@ -74,6 +74,7 @@ export interface Metrics {
   endToEndLatencySeconds: FastHistogram<TopicLabels>;
   redeliveredMsgs: FastCounter<WorkerLabels>;
   duplicatePublishes: Counter<WorkerLabels>;
+  duplicatesSuppressed: Counter<WorkerLabels>;
   publishPauses: Counter<WorkerLabels>;
   publishErrors: Counter<"name" | "reason">;
   connectionUp: Gauge<"name" | "worker" | "side">;
@@ -235,6 +236,11 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
       "Messages published to the target again after a failure such as an ack timeout",
       W,
     ),
+    duplicatesSuppressed: counter(
+      `${p}duplicates_suppressed_total`,
+      "Copies the target recognised by their message id and did not store again (JetStream)",
+      W,
+    ),
     publishPauses: counter(
       `${p}publish_pauses_total`,
       "Ordered mode: times publishing paused because the oldest publish was not acknowledged within publish_pause_after",
@@ -315,6 +321,7 @@ export function initTopicMetrics(m: Metrics, topic: TopicMetricLabels): void {
       m.connectionErrors,
       m.redeliveredMsgs,
       m.duplicatePublishes,
+      m.duplicatesSuppressed,
       m.publishPauses,
     ]) {
       c.inc(w, 0);

@@ -60,6 +60,9 @@ export function topicObserver(
       m.failedMsgs.inc(w(worker).labels);
       m.publishErrors.inc({ name, reason });
     },
+    duplicateSuppressed(worker) {
+      m.duplicatesSuppressed.inc(w(worker).labels);
+    },
     publishPaused(worker) {
       m.publishPauses.inc(w(worker).labels);
     },

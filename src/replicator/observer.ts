@@ -15,6 +15,8 @@ export interface ReplicationObserver {
   passed(worker: number, reason: PassReason): void;
   /** A message went to the target again although the target already had it. */
   duplicate(worker: number): void;
+  /** The target recognised a copy it already had and did not store it again (JetStream). */
+  duplicateSuppressed(worker: number): void;
   publishFailed(worker: number, reason: PublishFailureReason): void;
   /** Ordered: publishing paused because the oldest publish was not acknowledged in time. */
   publishPaused(worker: number): void;
@@ -31,6 +33,7 @@ export const nullObserver: ReplicationObserver = {
   skipped: () => undefined,
   passed: () => undefined,
   duplicate: () => undefined,
+  duplicateSuppressed: () => undefined,
   publishFailed: () => undefined,
   publishPaused: () => undefined,
   ackFailed: () => undefined,

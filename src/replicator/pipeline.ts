@@ -222,7 +222,8 @@ export class Pipeline {
     this.inflight++;
     if (this.o.copiedUnacked.delete(msg.sequence)) observer.duplicate(worker);
     this.o.target.publish(this.o.subject, msg.data, msg).then(
-      () => {
+      (outcome) => {
+        if (outcome === "duplicate") observer.duplicateSuppressed(worker);
         if (decision.copy) decision.confirm?.();
         const at = this.o.now();
         observer.copied(worker, msg.data.length, at - msg.timestampMs, at - entry.startedMs);
@@ -236,8 +237,15 @@ export class Pipeline {
         const reason: PublishFailureReason = err instanceof PublishError ? err.reason : "error";
         observer.publishFailed(worker, reason);
         this.inflight--;
+        if (reason === "rejected") {
+          // Refused for good (rule 5): the topic stalls on it; a retry cannot fix it.
+          this.halted = true;
+          this.o.onRejected(msg.sequence, errorText(err));
+        }
         this.settle(entry, "failed");
-        this.fail(err instanceof PublishError ? err : new PublishError(errorText(err), reason));
+        if (reason !== "rejected") {
+          this.fail(err instanceof PublishError ? err : new PublishError(errorText(err), reason));
+        }
       },
     );
   }

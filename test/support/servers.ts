@@ -170,7 +170,7 @@ export class ServerStartError extends Error {
   }
 }
 
-type ReadyCheck = "streaming" | "listening";
+export type ReadyCheck = "streaming" | "listening";
 
 /** One spawned run of the binary: its process and the output of this run only. */
 interface Run {
@@ -217,7 +217,8 @@ function signalAndWait(
   });
 }
 
-class ServerProcess {
+/** A server process of ours: started, stopped, killed and restarted with the same arguments. */
+export class ServerProcess {
   private run: Run | undefined;
   private history = "";
 
@@ -227,6 +228,7 @@ class ServerProcess {
     private readonly port: number,
     private readonly readyCheck: ReadyCheck,
     private readonly readyTimeoutMs: number,
+    private readonly bin: string = STAN_SERVER_BIN,
   ) {}
 
   get pid(): number {
@@ -252,13 +254,11 @@ class ServerProcess {
 
   async start(): Promise<void> {
     if (this.running) throw new Error(`${this.label}: already running (pid ${this.pid})`);
-    if (!existsSync(STAN_SERVER_BIN)) {
-      throw new Error(
-        `${STAN_SERVER_BIN} not found; run \`bash scripts/install-servers.sh\` first`,
-      );
+    if (!existsSync(this.bin)) {
+      throw new Error(`${this.bin} not found; run \`bash scripts/install-servers.sh\` first`);
     }
     if (this.run) this.history += `${this.run.output}\n--- ${this.label} restarted ---\n`;
-    const child = spawn(STAN_SERVER_BIN, this.args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(this.bin, this.args, { stdio: ["ignore", "pipe", "pipe"] });
     trackChild(child);
     const run: Run = {
       child,

@@ -115,6 +115,12 @@ test("config jetstream - stream limits without create, align_sequences with insp
     "topics.cmdb.jetstream.align_sequences: cannot hold with inspect (skipped messages leave gaps in the channel sequences)",
   );
   assert.equal(
+    error(
+      "    target: jetstream\n    workers: 2\n    jetstream:\n      stream: S\n      align_sequences: true\n",
+    ).line,
+    "topics.cmdb.jetstream.align_sequences: needs ordered mode (one worker, not queued)",
+  );
+  assert.equal(
     error("    target: jetstream\n    jetstream:\n      stream: S\n      replica: 3\n").line,
     "topics.cmdb.jetstream.replica: is not a known setting (did you mean replicas?)",
   );
