@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { ServerProcess, ServerStartError, getFreePort, getFreePorts, makeTempDir } from "./servers";
+import { ServerProcess, ServerStartError, getFreePorts, makeTempDir } from "./servers";
 
 export const NATS_SERVER_BIN =
   process.env.NATS_SERVER_BIN ?? path.resolve(__dirname, "../../tools/bin/nats-server");
