@@ -74,6 +74,8 @@ interface Entry {
   published: boolean;
   publishedMs: number;
   decision: SampleDecision;
+  /** Set when the target would refuse it for good: the topic stalls when its turn comes. */
+  refusal?: string;
 }
 
 /** The decision without a sampler: one shared object, not one per message. */
@@ -145,18 +147,21 @@ export class Pipeline {
 
     const maxPayload = this.o.target.maxPayloadFor(this.o.subject);
     if (msg.data.length > maxPayload) {
-      decision.release?.();
-      this.halted = true;
-      observer.publishFailed(worker, "rejected");
-      this.o.onRejected(
-        msg.sequence,
-        `payload of ${msg.data.length} bytes exceeds the ${maxPayload} bytes the target accepts on this channel`,
-      );
-      this.settle(entry, "failed");
-      return;
+      entry.refusal = `payload of ${msg.data.length} bytes exceeds the ${maxPayload} bytes the target accepts on this channel`;
     }
-    if (this.heldAt < this.held.length || this.mustHold(now)) this.held.push(entry);
+    if (this.heldAt < this.held.length || (entry.refusal === undefined && this.mustHold(now))) {
+      this.held.push(entry); // behind earlier ones: it stalls the topic only when its turn comes
+    } else if (entry.refusal !== undefined) this.refuse(entry, entry.refusal);
     else this.publish(entry, now);
+  }
+
+  /** Rule 5: a message the target refuses for good is not sent; the topic stalls on it. */
+  private refuse(entry: Entry, reason: string): void {
+    if (entry.decision.copy) entry.decision.release?.();
+    this.halted = true;
+    this.o.observer.publishFailed(this.o.worker, "rejected");
+    this.o.onRejected(entry.msg.sequence, reason);
+    this.settle(entry, "failed");
   }
 
   /** Stop publishing new messages; what is in flight still settles. */
@@ -256,6 +261,7 @@ export class Pipeline {
       const now = this.o.now();
       if (this.mustHold(now)) return;
       const entry = this.held[this.heldAt++];
+      if (entry?.refusal !== undefined) return this.refuse(entry, entry.refusal);
       if (entry !== undefined) this.publish(entry, now);
     }
     this.held = [];

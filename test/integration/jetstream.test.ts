@@ -4,7 +4,8 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { startStan, stopAll } from "../support/servers";
 import type { StanServer } from "../support/servers";
-import { startNatsServer } from "../support/nats-server";
+import { DiscardPolicy } from "@nats-io/jetstream";
+import { startJetStreamCluster, startNatsServer } from "../support/nats-server";
 import type { NatsServer } from "../support/nats-server";
 import { publishAll } from "../support/stan-client";
 import { startReplicator, waitForHealth } from "../support/replicator-process";
@@ -128,3 +129,262 @@ test("jetstream - kill -9 of the replicator mid-stream: each message exactly onc
   assert.ok(before < payloads.length, `killed mid-stream (${before} stored)`);
   assert.equal(await proc.stop(), 0);
 });
+
+/** Drains `count` messages through a fault: `fault` runs once a third of them is stored. */
+async function drainThrough(
+  channel: string,
+  stream: string,
+  count: number,
+  fault: (ctx: { source: StanServer; js: NatsServer; proc: ReplicatorProcess }) => Promise<void>,
+): Promise<{ proc: ReplicatorProcess; payloads: Buffer[]; js: NatsServer }> {
+  const source = await startStan({ clusterId: "dc1", store: "FILE" });
+  const js = await startNatsServer();
+  const payloads = await publishAll(source.url, "dc1", channel, count);
+  const proc = await startReplicator({
+    config: {
+      topics: {
+        t: jsTopic(source, js, channel, { stream, create: true }, { publish_timeout: "2s" }),
+      },
+    },
+  });
+  await waitForStreamCount(js.url, stream, Math.floor(count / 3), 60_000);
+  await fault({ source, js, proc });
+  await waitForStreamCount(js.url, stream, count, 90_000);
+  await new Promise((r) => setTimeout(r, 500));
+  assertExactCopy(await readStream(js.url, stream), payloads, channel, "dc1");
+  return { proc, payloads, js };
+}
+
+test("jetstream - kill -9 of the JetStream server mid-stream and a restart: each message exactly once, in order", async () => {
+  const { proc } = await drainThrough("js.crash", "JSCRASH", 20_000, async ({ js }) => {
+    await js.kill();
+    await new Promise((r) => setTimeout(r, 1000));
+    await js.restart();
+  });
+  const suppressed = await metric(proc, "stream_replicator_duplicates_suppressed_total");
+  assert.ok(
+    suppressed > 0,
+    `copies whose PubAck was lost are confirmed, not stored again (${suppressed})`,
+  );
+  assert.equal(await proc.stop(), 0);
+});
+
+test("jetstream - kill -9 of the NATS Streaming source mid-stream and a restart: each message exactly once, in order", async () => {
+  const { proc } = await drainThrough("stan.crash", "STANCRASH", 20_000, async ({ source }) => {
+    await source.kill();
+    await new Promise((r) => setTimeout(r, 1000));
+    await source.restart();
+  });
+  const redelivered = await metric(proc, "stream_replicator_redelivered_msgs_total");
+  const suppressed = await metric(proc, "stream_replicator_duplicates_suppressed_total");
+  assert.ok(redelivered > 0, `the source redelivered (${redelivered})`);
+  assert.ok(suppressed > 0, `redeliveries of stored copies were dropped (${suppressed})`);
+  assert.equal(await proc.stop(), 0);
+});
+
+test("jetstream - queued, 4 workers: each message exactly once (message ids, no chain)", async () => {
+  const source = await startStan({ clusterId: "dc1" });
+  const js = await startNatsServer();
+  const channel = "queued.js";
+  const payloads = await publishAll(source.url, "dc1", channel, 5000);
+  const proc = await startReplicator({
+    config: {
+      topics: {
+        q: jsTopic(source, js, channel, { stream: "QUEUED", create: true }, { workers: 4 }),
+      },
+    },
+  });
+  await waitForStreamCount(js.url, "QUEUED", payloads.length);
+  await new Promise((r) => setTimeout(r, 500));
+  const messages = await readStream(js.url, "QUEUED");
+  assert.equal(messages.length, payloads.length);
+  const sequences = messages.map((m) => Number(m.headers["Nats-Streaming-Sequence"]));
+  assert.deepEqual(
+    [...sequences].sort((a, b) => a - b),
+    payloads.map((_, i) => i + 1),
+    "every sequence once",
+  );
+  assert.equal(await proc.stop(), 0);
+});
+
+test("jetstream - align_sequences: stream sequence = channel sequence, from a durable that starts mid-channel", async () => {
+  const source = await startStan({ clusterId: "dc1" });
+  const js = await startNatsServer();
+  const channel = "aligned";
+  const payloads = await publishAll(source.url, "dc1", channel, 300);
+  const proc = await startReplicator({
+    config: {
+      topics: {
+        a: jsTopic(
+          source,
+          js,
+          channel,
+          { stream: "ALIGNED", create: true, align_sequences: true },
+          { start_sequence: 101 },
+        ),
+      },
+    },
+  });
+  await waitForStreamCount(js.url, "ALIGNED", 200);
+  const messages = await readStream(js.url, "ALIGNED");
+  assert.equal(messages.length, 200);
+  for (const m of messages) assert.equal(String(m.seq), m.headers["Nats-Streaming-Sequence"]);
+  assert.equal(messages[0]?.data.toString(), payloads[100]?.toString());
+  assert.equal(await proc.stop(), 0);
+});
+
+test("jetstream - R3 stream in a 3-node JetStream cluster, its leader killed mid-stream: nothing lost, nothing doubled", async () => {
+  const source = await startStan({ clusterId: "dc1" });
+  const cluster = await startJetStreamCluster();
+  const channel = "r3.copy";
+  const payloads = await publishAll(source.url, "dc1", channel, 10_000);
+  const proc = await startReplicator({
+    config: {
+      topics: {
+        r3: {
+          ...jsTopic(source, cluster.nodes[0]!, channel, {
+            stream: "R3",
+            create: true,
+            replicas: 3,
+          }),
+          target_url: cluster.urls,
+          publish_timeout: "2s",
+        },
+      },
+    },
+  });
+  const anyUrl = (): string => cluster.nodes.find((n) => n.running)!.url;
+  await waitForStreamCount(anyUrl(), "R3", 2000, 60_000);
+  const leaderName = await withManager(anyUrl(), async (jsm) => {
+    return (await jsm.streams.info("R3")).cluster?.leader ?? "";
+  });
+  const leader = cluster.node(leaderName);
+  await leader.kill();
+  await waitForStreamCount(anyUrl(), "R3", payloads.length, 90_000);
+  await new Promise((r) => setTimeout(r, 500));
+  assertExactCopy(await readStream(anyUrl(), "R3"), payloads, channel, "dc1");
+  assert.equal(await proc.stop(), 0);
+});
+
+test("jetstream - a plain NATS server (no JetStream): /healthz says why, the process stays up, nothing is acknowledged", async () => {
+  const source = await startStan({ clusterId: "dc1" });
+  const plain = await startNatsServer({ jetstream: false });
+  const channel = "plain.nats";
+  const payloads = await publishAll(source.url, "dc1", channel, 100);
+  const topic = jsTopic(source, plain, channel, { stream: "PLAIN" }, { name: "plain" });
+  const proc = await startReplicator({ config: { topics: { p: topic } } });
+  await waitForHealthBody(proc, 503, /JetStream is not enabled/);
+  assert.equal(proc.exited(), false);
+  assert.equal(await proc.stop(), 0);
+  // The same durable against a JetStream server: every message is still there to copy.
+  const js = await startNatsServer();
+  const again = await startReplicator({
+    config: {
+      topics: { p: { ...topic, target_url: js.url, jetstream: { stream: "P", create: true } } },
+    },
+  });
+  await waitForStreamCount(js.url, "P", payloads.length);
+  assertExactCopy(await readStream(js.url, "P"), payloads, channel, "dc1");
+  assert.equal(await again.stop(), 0);
+});
+
+test("jetstream - a payload above the server's max_payload stalls the topic visibly; what came before is stored", async () => {
+  const source = await startStan({ clusterId: "dc1" });
+  const js = await startNatsServer({ maxPayload: 4096 });
+  const channel = "too.big";
+  const small = Buffer.alloc(100, 0x61);
+  const big = Buffer.alloc(8000, 0x62);
+  await publishAll(source.url, "dc1", channel, [small, small, big, small]);
+  const proc = await startReplicator({
+    config: { topics: { b: jsTopic(source, js, channel, { stream: "BIG", create: true }) } },
+  });
+  await waitForHealthBody(proc, 503, /"stalled"/);
+  const health = JSON.parse((await proc.get("/healthz")).body) as {
+    topics: Array<{ stalled?: { sequence: number; reason: string } }>;
+  };
+  assert.equal(health.topics[0]?.stalled?.sequence, 3);
+  assert.equal((await readStream(js.url, "BIG")).length, 2);
+  assert.equal(await metric(proc, "stream_replicator_topic_stalled"), 1);
+  assert.equal(await proc.stop(), 0);
+});
+
+test("jetstream - a stream out of room (max_msgs, discard new): /healthz says why, the stream holds exactly what fits, in order", async () => {
+  const source = await startStan({ clusterId: "dc1" });
+  const js = await startNatsServer();
+  await withManager(js.url, (jsm) =>
+    jsm.streams.add({
+      name: "FULL",
+      subjects: ["full.up"],
+      max_msgs: 50,
+      discard: DiscardPolicy.New,
+    }),
+  );
+  const payloads = await publishAll(source.url, "dc1", "full.up", 200);
+  const proc = await startReplicator({
+    config: { topics: { f: jsTopic(source, js, "full.up", { stream: "FULL" }) } },
+  });
+  await waitForHealthBody(proc, 503, /maximum messages exceeded/);
+  assertExactCopy(await readStream(js.url, "FULL"), payloads.slice(0, 50), "full.up", "dc1");
+  assert.equal(proc.exited(), false);
+  assert.equal(await proc.stop(), 0);
+});
+
+test("jetstream - publish permission denied on the subject: /healthz says why, the process stays up", async () => {
+  const source = await startStan({ clusterId: "dc1" });
+  const js = await startNatsServer({
+    config: [
+      "authorization {",
+      "  users: [",
+      '    { user: sr, password: s3cret, permissions: { publish: { deny: ["denied.>"] } } }',
+      "  ]",
+      "}",
+    ],
+  });
+  await withManager(`nats://sr:s3cret@127.0.0.1:${js.port}`, (jsm) =>
+    jsm.streams.add({ name: "DENIED", subjects: ["denied.>"] }),
+  );
+  await publishAll(source.url, "dc1", "denied.x", 10);
+  const proc = await startReplicator({
+    config: {
+      topics: {
+        d: jsTopic(
+          source,
+          js,
+          "denied.x",
+          { stream: "DENIED" },
+          {
+            target_auth: { user: "sr", password: "s3cret" },
+          },
+        ),
+      },
+    },
+  });
+  await waitForHealthBody(proc, 503, /Permissions Violation/i);
+  assert.equal((await readStream(`nats://sr:s3cret@127.0.0.1:${js.port}`, "DENIED")).length, 0);
+  assert.doesNotMatch(proc.output(), /s3cret/);
+  assert.equal(await proc.stop(), 0);
+});
+
+/** Polls /healthz until it answers `status` with a body matching `pattern`. */
+async function waitForHealthBody(
+  proc: ReplicatorProcess,
+  status: number,
+  pattern: RegExp,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  for (;;) {
+    try {
+      const h = await proc.get("/healthz");
+      last = `${h.status} ${h.body}`;
+      if (h.status === status && pattern.test(h.body)) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`/healthz never ${status} ${pattern}; last: ${last.slice(0, 2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -18,7 +18,19 @@ export async function withManager<T>(
   url: string,
   job: (jsm: JetStreamManager, nc: NatsConnection) => Promise<T>,
 ): Promise<T> {
-  const nc = await connect({ servers: url, reconnect: false, noAsyncTraces: true });
+  const u = new URL(url);
+  const credentials =
+    u.username === ""
+      ? {}
+      : { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) };
+  u.username = "";
+  u.password = "";
+  const nc = await connect({
+    servers: u.href.replace(/\/$/, ""),
+    reconnect: false,
+    noAsyncTraces: true,
+    ...credentials,
+  });
   try {
     return await job(await jetstreamManager(nc), nc);
   } finally {
@@ -35,6 +47,7 @@ export function readStream(url: string, stream: string): Promise<StreamMessage[]
   return withManager(url, async (jsm) => {
     const info = await jsm.streams.info(stream);
     const out: StreamMessage[] = [];
+    if (info.state.messages === 0) return out;
     for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
       const m = await jsm.streams.getMessage(stream, { seq });
       if (!m) continue;

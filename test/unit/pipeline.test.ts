@@ -315,3 +315,23 @@ test("queued - no window of one and no pause: every message is published at once
   pipeline.accept(message(3, acks));
   assert.equal(target.published.length, 3);
 });
+
+test("ordered - a payload too large behind held messages stalls only once they are published", async () => {
+  const { target, pipeline, rejected } = setup();
+  const acks: number[] = [];
+  pipeline.accept(message(1, acks)); // the session's first publish: the rest waits for its ack
+  pipeline.accept(message(2, acks));
+  pipeline.accept(message(3, acks, "x".repeat(2000)));
+  pipeline.accept(message(4, acks));
+  assert.deepEqual(rejected, [], "not yet: 2 comes before it");
+  target.published[0]!.resolve();
+  await flush();
+  assert.deepEqual(
+    target.published.map((p) => p.data),
+    ["m1", "m2"],
+  );
+  assert.deepEqual(rejected, [3]);
+  target.published[1]!.resolve();
+  await flush();
+  assert.deepEqual(acks, [1, 2], "everything before the refused message is copied and acked");
+});
