@@ -4,10 +4,10 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { startStan, stopAll } from "../support/servers";
 import type { StanServer } from "../support/servers";
-import { DiscardPolicy } from "@nats-io/jetstream";
+import { DiscardPolicy, jetstream } from "@nats-io/jetstream";
 import { startJetStreamCluster, startNatsServer } from "../support/nats-server";
 import type { NatsServer } from "../support/nats-server";
-import { publishAll } from "../support/stan-client";
+import { numberedPayloads, publishAll } from "../support/stan-client";
 import { startReplicator, waitForHealth } from "../support/replicator-process";
 import type { ReplicatorProcess } from "../support/replicator-process";
 import { metricSum, startLivePublisher } from "../support/replication-helpers";
@@ -388,3 +388,69 @@ async function waitForHealthBody(
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+test("jetstream - another writer on the stream breaks the chain: the copy that would leave a gap is refused, nothing is skipped, /healthz says why", async () => {
+  const source = await startStan({ clusterId: "dc1" });
+  const js = await startNatsServer();
+  const channel = "chain.broken";
+  await publishAll(source.url, "dc1", channel, 50);
+  const proc = await startReplicator({
+    config: {
+      topics: { c: jsTopic(source, js, channel, { stream: "CHAIN", create: true }) },
+    },
+  });
+  await waitForStreamCount(js.url, "CHAIN", 50);
+  // Someone else writes to the stream, then the channel moves on.
+  await withManager(js.url, async (_jsm, nc) => {
+    await jetstream(nc).publish(channel, Buffer.from("intruder"), { msgID: "someone-else" });
+  });
+  await publishAll(source.url, "dc1", channel, numberedPayloads(10, "after"));
+  await waitForHealthBody(proc, 503, /not a copy from this topic/);
+  const messages = await readStream(js.url, "CHAIN");
+  assert.equal(messages.length, 51, "50 copies and the intruder; nothing copied past the gap");
+  assert.equal(messages.at(-1)?.data.toString(), "intruder");
+  assert.equal(proc.exited(), false);
+  assert.equal(await proc.stop(), 0);
+});
+
+test("jetstream - advisories with cluster: target go to a JetStream subject, stored by the stream that captures it", async () => {
+  const source = await startStan({ clusterId: "dc1" });
+  const js = await startNatsServer();
+  await withManager(js.url, (jsm) =>
+    jsm.streams.add({ name: "ADVISORIES", subjects: ["sr.advisories.>"] }),
+  );
+  const channel = "adv.js";
+  const proc = await startReplicator({
+    config: {
+      topics: {
+        adv: jsTopic(
+          source,
+          js,
+          channel,
+          { stream: "COPIES", create: true },
+          {
+            name: "adv",
+            inspect: "sender",
+            age: "6s",
+            advisory: {
+              target: "sr.advisories.adv",
+              cluster: "target",
+              age: "1s",
+              interval: "200ms",
+            },
+          },
+        ),
+      },
+    },
+  });
+  await waitForHealth(proc, 200);
+  await publishAll(source.url, "dc1", channel, [Buffer.from(JSON.stringify({ sender: "web1" }))]);
+  await waitForStreamCount(js.url, "ADVISORIES", 1, 15_000);
+  const [advisory] = await readStream(js.url, "ADVISORIES");
+  const body = JSON.parse(advisory?.data.toString() ?? "{}") as Record<string, unknown>;
+  assert.equal(advisory?.subject, "sr.advisories.adv");
+  assert.equal(body.event, "timeout");
+  assert.equal(body.value, "web1");
+  assert.equal(body.replicator, "adv");
+  assert.equal(await proc.stop(), 0);
+});
