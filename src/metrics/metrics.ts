@@ -76,6 +76,7 @@ export interface Metrics {
   duplicatePublishes: Counter<WorkerLabels>;
   duplicatesSuppressed: Counter<WorkerLabels>;
   publishPauses: Counter<WorkerLabels>;
+  lateDeliveries: Counter<WorkerLabels>;
   publishErrors: Counter<"name" | "reason">;
   connectionUp: Gauge<"name" | "worker" | "side">;
   topicStalled: Gauge<TopicLabels>;
@@ -246,6 +247,11 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
       "Ordered mode: times publishing paused because the oldest publish was not acknowledged within publish_pause_after",
       W,
     ),
+    lateDeliveries: counter(
+      `${p}late_deliveries_total`,
+      "Ordered mode: messages the source delivered after a later one (copied out of order, not lost)",
+      W,
+    ),
     publishErrors: counter(
       `${p}publish_errors_total`,
       "Failed publishes to the target by reason (timeout, connection_closed, no_responders, rejected, error)",
@@ -323,6 +329,7 @@ export function initTopicMetrics(m: Metrics, topic: TopicMetricLabels): void {
       m.duplicatePublishes,
       m.duplicatesSuppressed,
       m.publishPauses,
+      m.lateDeliveries,
     ]) {
       c.inc(w, 0);
     }

@@ -63,6 +63,9 @@ export function topicObserver(
     duplicateSuppressed(worker) {
       m.duplicatesSuppressed.inc(w(worker).labels);
     },
+    lateDelivery(worker) {
+      m.lateDeliveries.inc(w(worker).labels);
+    },
     publishPaused(worker) {
       m.publishPauses.inc(w(worker).labels);
     },

@@ -18,6 +18,8 @@ export interface ReplicationObserver {
   /** The target recognised a copy it already had and did not store it again (JetStream). */
   duplicateSuppressed(worker: number): void;
   publishFailed(worker: number, reason: PublishFailureReason): void;
+  /** Ordered: the source delivered a message after a later one (copied late, not lost). */
+  lateDelivery(worker: number): void;
   /** Ordered: publishing paused because the oldest publish was not acknowledged in time. */
   publishPaused(worker: number): void;
   /** An ack to the source could not be sent; the source will redeliver the message. */
@@ -36,6 +38,7 @@ export const nullObserver: ReplicationObserver = {
   duplicateSuppressed: () => undefined,
   publishFailed: () => undefined,
   publishPaused: () => undefined,
+  lateDelivery: () => undefined,
   ackFailed: () => undefined,
   connection: () => undefined,
   stalled: () => undefined,

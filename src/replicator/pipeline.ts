@@ -43,6 +43,7 @@ import { PublishError, errorText } from "../errors";
 import type { PublishFailureReason } from "../errors";
 import type { ReplicationObserver } from "./observer";
 import type { InboundMessage, SampleDecision, Sampler, TargetSession } from "./ports";
+import type { RangeSet } from "./range-set";
 
 export interface PipelineOptions {
   worker: number;
@@ -54,6 +55,10 @@ export interface PipelineOptions {
   observer: ReplicationObserver;
   /** Sequences the target already has but the source was not told about (shared per topic). */
   copiedUnacked: Set<number>;
+  /** Sequences this worker acknowledged on the source, in this and earlier sessions. */
+  acked: RangeSet;
+  /** Ordered: a message arrived after a later one; it is copied, out of order but not lost. */
+  onLate(sequence: number, highestSeen: number): void;
   /** Ordered: no new publish while the oldest unacknowledged one is older than this. */
   pauseAfterMs: number;
   /** True while the topic is stalled on a rejected message: accept nothing. */
@@ -119,13 +124,18 @@ export class Pipeline {
   accept(msg: InboundMessage): void {
     if (this.halted || this.o.isStalled()) return; // not acked: redelivered after resubscribe
     if (this.window.has(msg.sequence)) return; // redelivery of a message still in flight
-    if (this.o.ordered && msg.sequence <= this.highestSeen) {
-      this.ack(msg); // copied and acked before, but the ack was lost: confirm it again
-      return;
-    }
-    if (msg.sequence > this.highestSeen) this.highestSeen = msg.sequence;
     const { worker, observer } = this.o;
     observer.received(worker, msg.data.length, msg.sequence, msg.redelivered);
+    if (this.o.acked.has(msg.sequence)) {
+      this.ack(msg); // copied (or skipped) and acked before, but the ack was lost: confirm again
+      return;
+    }
+    // A source in a leader election may deliver a message after later ones; it was never
+    // copied, so it is copied now: out of order, but not lost.
+    if (this.o.ordered && msg.sequence <= this.highestSeen) {
+      observer.lateDelivery(worker);
+      this.o.onLate(msg.sequence, this.highestSeen);
+    } else this.highestSeen = msg.sequence;
 
     const now = this.o.now();
     const decision = this.o.sampler ? this.o.sampler.decide(msg.data) : COPY_ALL;
@@ -286,7 +296,8 @@ export class Pipeline {
   }
 
   private ack(msg: InboundMessage): void {
-    if (!msg.ack()) this.o.observer.ackFailed(this.o.worker);
+    if (msg.ack()) this.o.acked.add(msg.sequence);
+    else this.o.observer.ackFailed(this.o.worker);
   }
 
   /** Ordered mode: acknowledge the longest run of finished messages at the head. */

@@ -10,6 +10,7 @@ import type { Logger } from "../logging/logger";
 import { RECONNECT_BACKOFF, backoffDelay, sleep } from "./backoff";
 import type { ReplicationObserver } from "./observer";
 import { Pipeline } from "./pipeline";
+import { RangeSet } from "./range-set";
 import type {
   Sampler,
   Session,
@@ -58,6 +59,8 @@ export class Worker {
   private target: ConnectionState;
   private subscribed = false;
   private pipeline?: Pipeline;
+  /** What this worker acknowledged on the source, across its sessions. */
+  private readonly acked = new RangeSet();
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 
   constructor(private readonly o: WorkerOptions) {
@@ -136,6 +139,12 @@ export class Worker {
       sampler: this.o.sampler,
       observer: this.o.observer,
       copiedUnacked: this.o.copiedUnacked,
+      acked: this.acked,
+      onLate: (sequence, highestSeen) =>
+        this.o.log.warn("message delivered after a later one: copied out of order", {
+          sequence,
+          highestSeen,
+        }),
       isStalled: this.o.isStalled,
       onFailure: (err) => {
         publishFailed = true;

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Pipeline } from "../../src/replicator/pipeline";
+import { RangeSet } from "../../src/replicator/range-set";
 import type { PipelineOptions } from "../../src/replicator/pipeline";
 import { nullObserver } from "../../src/replicator/observer";
 import type { ReplicationObserver } from "../../src/replicator/observer";
@@ -50,6 +51,7 @@ function setup(overrides: Partial<PipelineOptions> = {}) {
   const failures: PublishError[] = [];
   const rejected: number[] = [];
   const copiedUnacked = new Set<number>();
+  const late: number[] = [];
   const pipeline = new Pipeline({
     worker: 0,
     ordered: true,
@@ -58,13 +60,15 @@ function setup(overrides: Partial<PipelineOptions> = {}) {
     observer: nullObserver,
     copiedUnacked,
     isStalled: () => false,
+    acked: new RangeSet(),
+    onLate: (seq) => late.push(seq),
     pauseAfterMs: 500,
     onFailure: (e) => failures.push(e),
     onRejected: (seq) => rejected.push(seq),
     now: () => 0,
     ...overrides,
   });
-  return { target, failures, rejected, pipeline, copiedUnacked };
+  return { target, failures, rejected, pipeline, copiedUnacked, late };
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -334,4 +338,38 @@ test("ordered - a payload too large behind held messages stalls only once they a
   target.published[1]!.resolve();
   await flush();
   assert.deepEqual(acks, [1, 2], "everything before the refused message is copied and acked");
+});
+
+test("ordered - a message acked in an earlier session and delivered again is acked, not copied again", async () => {
+  const acked = new RangeSet();
+  const first = await ready({ acked });
+  const acks: number[] = [];
+  first.pipeline.accept(message(1, acks));
+  first.target.published[0]!.resolve();
+  await flush();
+  first.pipeline.abandon();
+  const second = setup({ acked }); // a new session: the source redelivers 1 (its ack was lost)
+  second.pipeline.accept(message(1, acks));
+  second.pipeline.accept(message(2, acks));
+  assert.deepEqual(
+    second.target.published.map((p) => p.data),
+    ["m2"],
+  );
+  assert.deepEqual(acks, [1, 1]);
+});
+
+test("ordered - a message delivered after a later one is copied late, not dropped, and reported", async () => {
+  const { target, pipeline, late } = await ready();
+  const acks: number[] = [];
+  pipeline.accept(message(5, acks));
+  pipeline.accept(message(6, acks));
+  pipeline.accept(message(4, acks)); // never seen in this session: a source election delivered it late
+  assert.deepEqual(
+    target.published.map((p) => p.data),
+    ["m5", "m6", "m4"],
+  );
+  assert.deepEqual(late, [4]);
+  for (const p of target.published) p.resolve();
+  await flush();
+  assert.deepEqual(acks, [5, 6, 4]);
 });
