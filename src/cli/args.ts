@@ -1,23 +1,42 @@
 /**
- * Command-line parsing: `stream-replicator --config FILE [--topic NAME ...] [--validate]`.
- * Never exits and never prints: help and version come back as text, mistakes as a UsageError,
- * and main.ts decides what to write and which exit code to use.
+ * Command-line parsing. Never exits and never prints: help and version come back as text,
+ * mistakes as a UsageError, and run.ts decides what to write and which exit code to use.
+ *
+ *   stream-replicator [replicate] [--config FILE] [--topic NAME ...] [--pid FILE] [--validate]
+ *   stream-replicator durables --topic NAME [--config FILE] [--create] [--json]
+ *
+ * `replicate` is the default command, so both the original tool's command line
+ * (`stream-replicator replicate --config=FILE --topic=NAME --pid=FILE`) and the short form work;
+ * `--flag value` and `--flag=value` both work.
  */
 import { Command, CommanderError } from "commander";
 import { version as packageVersion } from "../../package.json";
 import { CONFIG_ENV, ENV_VARS } from "../config";
 import { ReplicatorError } from "../errors";
 
+export interface ReplicateArgs {
+  kind: "run";
+  /** Undefined when --config is not given: loadConfig then uses SR_CONFIG or the default. */
+  config?: string;
+  /** The --topic names, without duplicates; empty means every topic. */
+  topics: string[];
+  validate: boolean;
+  /** Write the process id here while running. */
+  pid?: string;
+}
+
+export interface DurablesArgs {
+  kind: "durables";
+  config?: string;
+  topic: string;
+  /** Create the JetStream consumers, not only print them. */
+  create: boolean;
+  json: boolean;
+}
+
 export type CliArgs =
-  /** Run (or with `validate`, only load and check the configuration). */
-  | {
-      kind: "run";
-      /** Undefined when --config is not given: loadConfig then uses SR_CONFIG. */
-      config?: string;
-      /** The --topic names, without duplicates; empty means every topic. */
-      topics: string[];
-      validate: boolean;
-    }
+  | ReplicateArgs
+  | DurablesArgs
   /** --help: print `text` to stdout, exit 0. */
   | { kind: "help"; text: string }
   /** --version: print `text` to stdout, exit 0. */
@@ -34,58 +53,103 @@ export class UsageError extends ReplicatorError {
   }
 }
 
-function buildProgram(version: string, output: string[]): Command {
-  return new Command("stream-replicator")
-    .description("Replicates NATS Streaming channels from a source cluster to a target cluster.")
+const CONFIG_HELP = `YAML configuration file (default: $${CONFIG_ENV}, else /etc/stream-replicator/sr.yaml)`;
+
+function buildProgram(version: string, output: string[], done: (args: CliArgs) => void): Command {
+  const program = new Command("stream-replicator")
+    .description("Replicates NATS Streaming channels to another cluster or into JetStream.")
     .exitOverride()
     .configureOutput({
       writeOut: (text) => output.push(text),
       writeErr: (text) => output.push(text),
     })
-    .allowExcessArguments(false)
     .helpOption("-h, --help", "show this help")
-    .version(version, "-V, --version", "show the version")
-    .option("--config <file>", `YAML configuration file (default: $${CONFIG_ENV})`)
+    .version(version, "-V, --version", "show the version");
+  const replicate = program
+    .command("replicate", { isDefault: true })
+    .description("replicate the configured topics (the default command)")
+    .allowExcessArguments(false)
+    .option("--config <file>", CONFIG_HELP)
     .option("--topic <name...>", "replicate only these topics (repeatable; default: all)")
+    .option("--pid <file>", "write the process id to this file while running")
     .option("--validate", "load and check the configuration, then exit")
-    .addHelpText(
-      "after",
-      `\nEnvironment: ${ENV_VARS.join(", ")}.\nPrecedence: flags > environment > YAML > defaults. See docs/configuration.md.`,
-    );
+    .action((opts: { config?: string; topic?: string[]; validate?: boolean; pid?: string }) => {
+      const topics = [...new Set(opts.topic ?? [])];
+      if (topics.some((name) => name.trim() === "")) {
+        throw usage(program, "option '--topic <name...>' needs a topic name");
+      }
+      done({
+        kind: "run",
+        ...configOf(program, opts.config),
+        topics,
+        validate: opts.validate === true,
+        ...(opts.pid !== undefined ? { pid: nonEmpty(program, "--pid <file>", opts.pid) } : {}),
+      });
+    });
+  program
+    .command("durables")
+    .description(
+      "print (or --create) the JetStream consumers that continue where the topic's STAN durables stand",
+    )
+    .allowExcessArguments(false)
+    .option("--config <file>", CONFIG_HELP)
+    .requiredOption("--topic <name>", "the topic (with target: jetstream)")
+    .option("--create", "create the consumers on the JetStream server")
+    .option("--json", "one JSON object per durable")
+    .action((opts: { config?: string; topic: string; create?: boolean; json?: boolean }) => {
+      done({
+        kind: "durables",
+        ...configOf(program, opts.config),
+        topic: nonEmpty(program, "--topic <name>", opts.topic),
+        create: opts.create === true,
+        json: opts.json === true,
+      });
+    });
+  program.addHelpText(
+    "after",
+    () =>
+      `\n${replicate.helpInformation()}\nEnvironment: ${ENV_VARS.join(", ")}.\nPrecedence: flags > environment > YAML > defaults. See docs/configuration.md.`,
+  );
+  return program;
 }
 
 /**
  * Parses the user arguments (process.argv.slice(2)).
- * @throws UsageError for an unknown option, a missing value or an extra argument.
+ * @throws UsageError for an unknown option or command, a missing value or an extra argument.
  */
 export function parseArgs(argv: readonly string[], version = packageVersion): CliArgs {
   const output: string[] = [];
-  const program = buildProgram(version, output);
+  let parsed: CliArgs | undefined;
+  const program = buildProgram(version, output, (args) => (parsed = args));
   try {
     program.parse([...argv], { from: "user" });
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     if (!(err instanceof CommanderError)) throw err;
     if (err.code === "commander.helpDisplayed" || err.code === "commander.help") {
       return { kind: "help", text: output.join("") };
     }
     if (err.code === "commander.version") return { kind: "version", text: output.join("") };
-    throw new UsageError(err.message.replace(/^error: /, ""), program.helpInformation());
+    throw usage(program, err.message.replace(/^error: /, ""));
   }
-  const opts = program.opts<{ config?: string; topic?: string[]; validate?: boolean }>();
-  const topics = [...new Set(opts.topic ?? [])];
-  if (opts.config !== undefined && opts.config.trim() === "") {
-    throw new UsageError("option '--config <file>' needs a file name", program.helpInformation());
-  }
-  if (topics.some((name) => name.trim() === "")) {
-    throw new UsageError(
-      "option '--topic <name...>' needs a topic name",
-      program.helpInformation(),
+  if (parsed === undefined) throw usage(program, "no command");
+  return parsed;
+}
+
+function configOf(program: Command, config: string | undefined): { config?: string } {
+  return config === undefined ? {} : { config: nonEmpty(program, "--config <file>", config) };
+}
+
+function nonEmpty(program: Command, option: string, value: string): string {
+  if (value.trim() === "") {
+    throw usage(
+      program,
+      `option '${option}' needs ${option.includes("file") ? "a file name" : "a value"}`,
     );
   }
-  return {
-    kind: "run",
-    ...(opts.config !== undefined ? { config: opts.config } : {}),
-    topics,
-    validate: opts.validate === true,
-  };
+  return value;
+}
+
+function usage(program: Command, message: string): UsageError {
+  return new UsageError(message, program.helpInformation());
 }

@@ -11,13 +11,10 @@ import { loadConfig } from "../config";
 import { ConfigError, ReplicatorError, StartupError, errorText } from "../errors";
 import { createLogger } from "../logging/logger";
 import { parseArgs, UsageError } from "./args";
+import { runDurables } from "./durables";
+import type { CliIo } from "./io";
 
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-  /** Ends the process at once (a second stop signal). */
-  exitNow(code: number): never;
-}
+export type { CliIo };
 
 /** Runs the command to its end and returns the exit code. Never throws. */
 export async function runCli(
@@ -38,10 +35,11 @@ async function run(
   appDeps: Omit<AppDeps, "logger">,
 ): Promise<number> {
   const args = parseArgs(argv);
-  if (args.kind !== "run") {
+  if (args.kind === "help" || args.kind === "version") {
     io.out(args.text.endsWith("\n") ? args.text : `${args.text}\n`);
     return 0;
   }
+  if (args.kind === "durables") return runDurables(args, io);
   const config = loadConfig({ file: args.config, topics: args.topics });
   if (args.validate) {
     const names = config.topics.map((t) => t.key).join(", ");

@@ -4,7 +4,6 @@
  * problem is reported under the name of the source that set the value: `--http-port`,
  * `SR_HTTP_PORT` or `http_port`.
  */
-import { ConfigError } from "../errors";
 import type { SettingSchema } from "./schema/setting";
 import { settingsSchema } from "./schema/settings";
 import type { RawSettings } from "./schema/settings";
@@ -15,7 +14,7 @@ import type { Fail, Mapping } from "./validate";
 /** The config file path; not part of the schema since it cannot come from the file itself. */
 export const CONFIG_ENV = "SR_CONFIG";
 export const CONFIG_ENV_DOC =
-  "Path of the YAML configuration file, used when --config is not given.";
+  "Path of the YAML configuration file, used when --config is not given (default /etc/stream-replicator/sr.yaml).";
 
 /** The process-level environment variables, from the schema. */
 export const ENV_VARS: readonly string[] = [
@@ -33,15 +32,15 @@ export interface ConfigOverrides {
   http_port?: number;
 }
 
-/** The file to read: the --config flag, else SR_CONFIG (an empty one counts as unset). */
+/** The original tool's path, read when neither --config nor SR_CONFIG names a file. */
+export const DEFAULT_CONFIG_FILE = "/etc/stream-replicator/sr.yaml";
+
+/**
+ * The file to read: the --config flag, else SR_CONFIG (an empty one counts as unset), else the
+ * default path.
+ */
 export function configFile(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  const file = flag ?? (env[CONFIG_ENV] || undefined);
-  if (file === undefined) {
-    throw new ConfigError(
-      `config: no configuration file given (use --config FILE or set ${CONFIG_ENV})`,
-    );
-  }
-  return file;
+  return flag ?? (env[CONFIG_ENV] || undefined) ?? DEFAULT_CONFIG_FILE;
 }
 
 /**

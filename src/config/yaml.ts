@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { parseDocument } from "yaml";
 import { ConfigError } from "../errors";
+import { DEFAULT_CONFIG_FILE } from "./env";
 import { isMapping, kindOf } from "./validate";
 import type { Mapping } from "./validate";
 
@@ -17,7 +18,9 @@ export function readYaml(file: string): unknown {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === "ENOENT"
-        ? "file not found"
+        ? file === DEFAULT_CONFIG_FILE
+          ? "file not found (the default path: give one with --config FILE or SR_CONFIG)"
+          : "file not found"
         : code === "EISDIR"
           ? "is a directory, not a file"
           : `cannot read file (${(err as Error).message})`;

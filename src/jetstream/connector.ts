@@ -53,14 +53,8 @@ export function createJetStreamConnector(topic: TopicConfig): JetStreamConnector
     const urls = topic.targetUrls;
     return endpointFor(urls[n % urls.length] ?? urls[0] ?? "", settings, signerFor);
   };
-  const manage = async <T>(e: Endpoint, job: (m: Management) => Promise<T>): Promise<T> => {
-    const m = await openManagement(e, `${topic.name}_manage`, CONNECT_TIMEOUT_MS);
-    try {
-      return await job(m);
-    } finally {
-      await m.close();
-    }
-  };
+  const manage = <T>(e: Endpoint, job: (m: Management) => Promise<T>): Promise<T> =>
+    withManagement(e, `${topic.name}_manage`, job);
   const connect = (e: Endpoint, name: string) => ({
     url: e.url,
     ...(e.tls !== undefined ? { tls: e.tls } : {}),
@@ -119,6 +113,30 @@ export function createJetStreamConnector(topic: TopicConfig): JetStreamConnector
       }
     },
   };
+}
+
+/** Runs `job` on a management connection of its own to `e`. */
+export async function withManagement<T>(
+  e: Endpoint,
+  name: string,
+  job: (m: Management) => Promise<T>,
+): Promise<T> {
+  const m = await openManagement(e, name, CONNECT_TIMEOUT_MS);
+  try {
+    return await job(m);
+  } finally {
+    await m.close();
+  }
+}
+
+/** The first server of a JetStream target, ready to dial (operator commands). */
+export function targetEndpoint(topic: TopicConfig): Endpoint {
+  const settings = {
+    ...(topic.disableTargetTls ? {} : { tls: topic.tls }),
+    auth: topic.targetAuth,
+  };
+  let signer: NkeySigner | undefined;
+  return endpointFor(topic.targetUrls[0] ?? "", settings, (seed) => (signer ??= nkeySigner(seed)));
 }
 
 function requireJetStream(topic: TopicConfig): JetStreamTargetConfig {

@@ -46,7 +46,10 @@ export function stanClientId(topic: TopicConfig, worker: number | "advisor"): st
 }
 
 /** Opens STAN sessions on one cluster: a worker's source or target, or the advisory publisher. */
-export type StanConnector = SourceConnector & TargetConnector & PublisherConnector;
+export interface StanConnector extends SourceConnector, TargetConnector, PublisherConnector {
+  /** A session with a client id of the caller's choosing (operator commands). */
+  openAs(clientId: string): Promise<StanSession>;
+}
 
 export function createStanConnector(
   topic: TopicConfig,
@@ -67,11 +70,11 @@ export function createStanConnector(
     return urls[n % urls.length] ?? urls[0] ?? "nats://localhost:4222";
   };
   // Called per attempt: a certificate file that became unreadable rejects that attempt.
-  const optionsFor = (worker: number | "advisor"): SessionOptions => {
+  const optionsFor = (worker: number | "advisor", clientId?: string): SessionOptions => {
     const { url, tls, auth: credentials } = endpointFor(nextUrl(worker), settings, signerFor);
     return {
       clusterId: side === "source" ? topic.sourceClusterId : topic.targetClusterId,
-      clientId: stanClientId(topic, worker),
+      clientId: clientId ?? stanClientId(topic, worker),
       url,
       tls,
       ...credentials,
@@ -84,5 +87,6 @@ export function createStanConnector(
     openTarget: async (worker) => StanSession.open(optionsFor(worker), dial),
     /** The advisory publisher's own session (client id `<name>_advisor_<instance>`). */
     openPublisher: async () => StanSession.open(optionsFor("advisor"), dial),
+    openAs: async (clientId) => StanSession.open(optionsFor("advisor", clientId), dial),
   };
 }

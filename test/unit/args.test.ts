@@ -3,6 +3,31 @@ import assert from "node:assert/strict";
 import { UsageError, parseArgs } from "../../src/cli/args";
 import { ReplicatorError } from "../../src/errors";
 
+test("args - the original's command line: replicate --config=FILE --topic=NAME --pid=FILE", () => {
+  assert.deepEqual(
+    parseArgs(["replicate", "--config=/etc/sr.yaml", "--topic=cmdb", "--pid=/run/sr.pid"]),
+    { kind: "run", config: "/etc/sr.yaml", topics: ["cmdb"], validate: false, pid: "/run/sr.pid" },
+  );
+  assert.deepEqual(parseArgs(["replicate", "--config", "sr.yaml", "--pid", "p"]), {
+    kind: "run",
+    config: "sr.yaml",
+    topics: [],
+    validate: false,
+    pid: "p",
+  });
+});
+
+test("args - durables --topic NAME [--create] [--json]", () => {
+  assert.deepEqual(parseArgs(["durables", "--config", "sr.yaml", "--topic=cmdb", "--create"]), {
+    kind: "durables",
+    config: "sr.yaml",
+    topic: "cmdb",
+    create: true,
+    json: false,
+  });
+  assert.throws(() => parseArgs(["durables"]), /required option '--topic <name>' not specified/);
+});
+
 test("args - --config and repeated --topic give a run request", () => {
   assert.deepEqual(parseArgs(["--config", "sr.yaml", "--topic", "cmdb", "--topic", "audit"]), {
     kind: "run",
@@ -29,7 +54,12 @@ test("args - --validate is reported", () => {
 test("args - --help returns the usage text instead of printing and exiting", () => {
   const args = parseArgs(["--help"]);
   assert.equal(args.kind, "help");
-  assert.match(args.kind === "help" ? args.text : "", /^Usage: stream-replicator \[options\]/);
+  assert.match(
+    args.kind === "help" ? args.text : "",
+    /^Usage: stream-replicator \[options\] \[command\]/,
+  );
+  assert.match(args.kind === "help" ? args.text : "", /replicate \[options\]/);
+  assert.match(args.kind === "help" ? args.text : "", /durables \[options\]/);
   assert.match(args.kind === "help" ? args.text : "", /--config <file>/);
   assert.match(args.kind === "help" ? args.text : "", /SR_CONFIG, SR_LOG_LEVEL/);
 });
@@ -53,7 +83,12 @@ const mistakes: Array<[string, string[], string]> = [
   ["--topic without a value", ["--topic"], "option '--topic <name...>' argument missing"],
   ["an empty --config", ["--config", ""], "option '--config <file>' needs a file name"],
   ["an empty --topic", ["--topic", " "], "option '--topic <name...>' needs a topic name"],
-  ["a positional argument", ["sr.yaml"], "too many arguments. Expected 0 arguments but got 1."],
+  [
+    "a positional argument",
+    ["sr.yaml"],
+    "too many arguments for 'replicate'. Expected 0 arguments but got 1.",
+  ],
+  ["an empty --pid", ["--pid", ""], "option '--pid <file>' needs a file name"],
 ];
 
 for (const [what, argv, message] of mistakes) {

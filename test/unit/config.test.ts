@@ -830,14 +830,14 @@ test("config error - an empty file", () => {
   );
 });
 
-test("config error - no file from --config or SR_CONFIG", () => {
+test("config error - no file from --config or SR_CONFIG: the original's default path, named when missing", () => {
   assert.throws(
     () => loadConfig({ env: {} }),
     (err: unknown) => {
       assert.ok(err instanceof ConfigError);
       assert.equal(
         err.message,
-        "config: no configuration file given (use --config FILE or set SR_CONFIG)",
+        "config /etc/stream-replicator/sr.yaml: file not found (the default path: give one with --config FILE or SR_CONFIG)",
       );
       return true;
     },
