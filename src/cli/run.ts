@@ -1,18 +1,16 @@
 /**
- * The replicator's command: parse flags, load the configuration, build the app, map signals to
- * stop(). Returns the exit code; main.ts owns the process.
+ * The command line: parse it, run the command (replicate.ts, durables.ts), and turn what went
+ * wrong into one line and an exit code. Returns the exit code; main.ts owns the process.
  *
  * Exit codes: 0 clean stop or valid config; 1 unexpected failure; 2 configuration or usage
  * mistake (one line on stderr, never a stack trace).
  */
-import { createApp } from "../app";
 import type { AppDeps } from "../app";
-import { loadConfig } from "../config";
 import { ConfigError, ReplicatorError, StartupError, errorText } from "../errors";
-import { createLogger } from "../logging/logger";
 import { parseArgs, UsageError } from "./args";
 import { runDurables } from "./durables";
 import type { CliIo } from "./io";
+import { runReplicate } from "./replicate";
 
 export type { CliIo };
 
@@ -40,34 +38,7 @@ async function run(
     return 0;
   }
   if (args.kind === "durables") return runDurables(args, io);
-  const config = loadConfig({ file: args.config, topics: args.topics });
-  if (args.validate) {
-    const names = config.topics.map((t) => t.key).join(", ");
-    io.out(`config ${config.file}: valid (topics: ${names})\n`);
-    return 0;
-  }
-  const logger = createLogger({
-    level: config.logLevel,
-    format: config.logFormat,
-    file: config.logfile,
-  });
-  const app = createApp(config, { ...appDeps, logger });
-  let stopping: Promise<void> | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      // A second signal: the operator does not want to wait.
-      logger.warn("second signal, exiting now", { signal });
-      io.exitNow(1);
-    }
-    logger.info("stopping", { signal });
-    stopping = app.stop();
-  };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
-  await app.start();
-  await app.stopped;
-  await logger.close();
-  return 0;
+  return runReplicate(args, io, appDeps);
 }
 
 function report(err: unknown, io: CliIo): number {

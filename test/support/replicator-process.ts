@@ -36,6 +36,8 @@ export interface ReplicatorOptions {
   /** The YAML document; `http_port` is filled in when missing. */
   config: Record<string, unknown>;
   env?: Record<string, string>;
+  /** A subcommand (e.g. "replicate") before the flags, as the original's unit files write it. */
+  command?: string;
   args?: string[];
 }
 
@@ -58,8 +60,9 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
         "--import",
         "tsx",
         path.join(REPO, "src/main.ts"),
-        "--config",
-        configFile,
+        ...(opts.command !== undefined
+          ? [opts.command, `--config=${configFile}`]
+          : ["--config", configFile]),
         ...(opts.args ?? []),
       ],
       { cwd: REPO, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
