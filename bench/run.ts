@@ -1,13 +1,14 @@
 /**
  * npm run bench (scripts/bench.sh builds first, then runs this file): starts a source (dc1) and
- * a target (dc2) streaming server, measures the ceiling with stan-bench, runs every contender
- * on a fresh channel one after another, prints one table and writes bench/results/<time>.json.
- * See bench/README.md for what each column means.
+ * a target (dc2) streaming server (and with JetStream contenders, a nats-server -js), measures
+ * the ceiling with stan-bench, runs every contender on a fresh channel one after another, prints
+ * the tables and writes bench/results/<time>.json. See bench/README.md for what each column means.
  */
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
+import { NATS_SERVER_BIN, startNatsServer } from "../test/support/nats-server";
 import { STAN_SERVER_BIN, startStan, stopAll } from "../test/support/servers";
 import type { StanServer } from "../test/support/servers";
 import { measureBrokerLatency, probeRate } from "./lib/broker-latency";
@@ -15,11 +16,19 @@ import { STAN_BENCH_BIN, measureCeiling } from "./lib/ceiling";
 import { LOADGEN_BIN } from "./lib/load";
 import { OURS_MAIN, PEER_BIN, PEER_LABEL, REPO, STATE_SEED, contenderList } from "./lib/contenders";
 import type { ContenderSpec } from "./lib/contenders";
+import {
+  JSBRIDGE_BIN,
+  JSLIVE_BIN,
+  JSSYNC_BIN,
+  JS_PEER_LABEL,
+  JS_SYNC_LABEL,
+  OURS_OFFICIAL_JS_MAIN,
+} from "./lib/js-contenders";
 import { runLimiterMemory } from "./lib/limiter-memory";
 import { USAGE, parseOptions } from "./lib/options";
 import type { BenchOptions } from "./lib/options";
 import { formatProfile, summarizeProfile } from "./lib/profile";
-import { formatTable, writeReport } from "./lib/report";
+import { fillJetStreamRatios, formatJetStreamTable, formatTable, writeReport } from "./lib/report";
 import type { Report } from "./lib/report";
 import { emptyResult, runScenario } from "./lib/scenario";
 import type { RunResult, ScenarioContext, Server } from "./lib/scenario";
@@ -49,6 +58,7 @@ function machine(): Record<string, unknown> {
     node: process.version,
     go: tryRun("go", ["version"]),
     streamingServer: tryRun(STAN_SERVER_BIN, ["--version"]),
+    natsServer: tryRun(NATS_SERVER_BIN, ["--version"]),
   };
 }
 
@@ -63,11 +73,24 @@ function requireTools(o: BenchOptions, specs: ContenderSpec[]): void {
     [specs.some((s) => s.kind === "peer"), PEER_BIN, "npm run bench (builds bench/peer)"],
     [true, LOADGEN_BIN, "npm run bench (builds bench/loadgen)"],
     [specs.some((s) => s.kind === "ours"), OURS_MAIN, "npm run build"],
+    [withJetStream(specs), NATS_SERVER_BIN, "bash scripts/install-servers.sh"],
+    [
+      specs.some((s) => s.kind === "js-peer"),
+      JSBRIDGE_BIN,
+      "npm run bench (builds bench/jsbridge)",
+    ],
+    [specs.some((s) => s.kind === "js-sync"), JSSYNC_BIN, "npm run bench (builds bench/jssync)"],
+    [withJetStream(specs), JSLIVE_BIN, "npm run bench (builds bench/jslive)"],
+    [specs.some((s) => s.main === OURS_OFFICIAL_JS_MAIN), OURS_OFFICIAL_JS_MAIN, "npm run build"],
   ];
   const missing = need.filter(([wanted, file]) => wanted && !existsSync(file));
   if (missing.length > 0) {
     throw new Error(missing.map(([, file, fix]) => `${file} is missing (${fix})`).join("\n"));
   }
+}
+
+function withJetStream(specs: ContenderSpec[]): boolean {
+  return specs.some((s) => s.target === "jetstream");
 }
 
 function toServer(s: StanServer): Server {
@@ -102,10 +125,13 @@ async function main(): Promise<number> {
   log(`${o.count} messages of ${o.size} bytes, ${o.store} store, live ${o.liveSeconds} s`);
   try {
     const common = { store: o.store, monitorPort: true, extraArgs: SERVER_LIMITS } as const;
-    const [dc1, dc2] = await Promise.all([
+    const [dc1, dc2, js] = await Promise.all([
       startStan({ clusterId: "dc1", ...common }),
       startStan({ clusterId: "dc2", ...common }),
+      // JetStream with its store in a temporary directory; every stream is created FILE.
+      withJetStream(specs) ? startNatsServer({ jetstream: true }) : undefined,
     ]);
+    if (js) log(`JetStream target: ${js.url} (nats-server pid ${js.pid})`);
     const ctx: ScenarioContext = {
       source: toServer(dc1),
       target: toServer(dc2),
@@ -115,6 +141,7 @@ async function main(): Promise<number> {
       liveSeconds: o.liveSeconds,
       liveFraction: o.liveFraction,
       liveRate: o.liveRate,
+      ...(js ? { jetstream: { url: js.url, monitorUrl: js.monitorUrl, pid: js.pid } } : {}),
       tag,
       workDir,
       log,
@@ -165,15 +192,26 @@ async function main(): Promise<number> {
   }
   report.finished = new Date().toISOString();
   report.machine.loadavgEnd = os.loadavg();
+  fillJetStreamRatios(report.runs);
+  const stanRuns = report.runs.some((r) => r.target === "stan") || report.ceiling !== undefined;
+  const jsRuns = report.runs.some((r) => r.target === "jetstream");
 
   const out: string[] = [
     "",
     `stream-replicator benchmark: ${o.count} x ${o.size} B, ${o.store} store, live ${o.liveSeconds} s at ${o.liveRate !== undefined ? `${o.liveRate} msg/s` : `${Math.round(o.liveFraction * 100)}% of each drain rate`}`,
     `machine: ${String(report.machine.nproc)} cpus (${String(report.machine.cpuModel)}), ${String(report.machine.memTotalGiB)} GiB; ` +
       `load avg ${fmtLoad(report.machine.loadavgStart)} at start, ${fmtLoad(report.machine.loadavgEnd)} at end`,
-    `peer = ${PEER_LABEL}`,
-    "",
-    formatTable(report, o.size),
+    ...(stanRuns ? [`peer = ${PEER_LABEL}`, "", formatTable(report, o.size)] : []),
+    ...(jsRuns
+      ? [
+          ...(stanRuns ? [""] : []),
+          `STAN -> JetStream (${String(report.machine.natsServer ?? "nats-server")}, FILE streams)`,
+          `js-peer = ${JS_PEER_LABEL}`,
+          `js-sync = ${JS_SYNC_LABEL}`,
+          "",
+          formatJetStreamTable(report),
+        ]
+      : []),
   ];
   for (const r of report.runs.filter((x) => x.warnings.length > 0))
     out.push(`warning ${r.id}: ${r.warnings.join("; ")}`);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# npm run bench [-- options]: builds stream-replicator (dist/), installs the streaming server and
-# stan-bench, builds the reference Go replicator (bench/peer -> tools/bin/sr-peer, nats-replicator's
-# algorithm in 100 lines) and the load generator (bench/loadgen -> tools/bin/sr-loadgen), then runs
-# bench/run.ts. Options: npm run bench -- --help (or bench/README.md).
+# npm run bench [-- options]: builds stream-replicator (dist/), installs the servers (the streaming
+# server, nats-server for JetStream) and stan-bench, builds the reference Go replicator (bench/peer
+# -> tools/bin/sr-peer, nats-replicator's algorithm in 100 lines), the load generator
+# (bench/loadgen -> tools/bin/sr-loadgen) and the JetStream helpers (bench/jsbridge, bench/jssync,
+# bench/jslive), then runs bench/run.ts. Options: npm run bench -- --help (or bench/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
@@ -16,6 +17,12 @@ bash scripts/install-servers.sh --bench
 (cd bench/peer && go build -o "$repo/tools/bin/sr-peer" .)
 (cd bench/loadgen && go build -o "$repo/tools/bin/sr-loadgen" .)
 echo "sr-peer, sr-loadgen: built (bench/peer, bench/loadgen)"
+# STAN -> JetStream (--jetstream): the reference Go bridge, stan2js's synchronous copy loop (the
+# Go proxy answers 403 for github.com/nats-io/stan2js itself) and the live probe on the stream.
+(cd bench/jsbridge && go build -o "$repo/tools/bin/sr-jsbridge" .)
+(cd bench/jssync && go build -o "$repo/tools/bin/sr-jssync" .)
+(cd bench/jslive && go build -o "$repo/tools/bin/sr-jslive" .)
+echo "sr-jsbridge, sr-jssync, sr-jslive: built (bench/jsbridge, bench/jssync, bench/jslive)"
 
 # The official nats-replicator: `go install ...@latest` fails here (the Go proxy answers 403 for
 # the version list, and v0.1.0's pinned dependencies are not all served), but the module

@@ -2,6 +2,8 @@
  * The replicators under test and how each is started against the benchmark's two clusters:
  * ours (dist/src/main.js) in several modes, the reference Go replicator (bench/peer, the same
  * algorithm as nats-replicator in 100 lines) and, when it could be built, nats-replicator itself.
+ * With a JetStream target (`--jetstream`): ours with `target: jetstream` and the Go bridges of
+ * js-contenders.ts.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -9,6 +11,7 @@ import { stringify } from "yaml";
 import { NODE_FLAGS } from "../../src/cli/node-flags";
 import { saveState, stateFilePath } from "../../src/sampling/state-file";
 import { getFreePort } from "../../test/support/servers";
+import { jetStreamContenders, jetStreamOf, launchJsGo } from "./js-contenders";
 import type { BenchOptions } from "./options";
 import { startChild } from "./proc";
 import type { Child } from "./proc";
@@ -23,12 +26,18 @@ const OURS_OFFICIAL_NATS_MAIN = path.join(REPO, "dist", "bench", "official-nats-
 
 export const PEER_LABEL = "reference Go replicator (stan.go)";
 
-export type ContenderKind = "ours" | "peer" | "official";
+export type ContenderKind = "ours" | "peer" | "official" | "js-peer" | "js-sync";
 
 export interface ContenderSpec {
   id: string;
   label: string;
   kind: ContenderKind;
+  /** Where the copies go: the target STAN cluster, or a JetStream stream. */
+  target: "stan" | "jetstream";
+  /** JetStream: every copy carries the message id `<source cluster>:<channel>:<sequence>`. */
+  msgIds?: boolean;
+  /** The contender reads the source with an ephemeral subscription (no durable). */
+  ephemeral?: boolean;
   /** First arrivals on the target must follow the source order. */
   ordered: boolean;
   workers: number;
@@ -50,6 +59,8 @@ export interface Endpoint {
 export interface LaunchContext {
   source: Endpoint;
   target: Endpoint;
+  /** JetStream contenders: the server and the stream (fresh per run) the copies go to. */
+  jetstream?: { url: string; stream: string };
   channel: string;
   /** Unique per run: durable names and client ids. */
   runId: string;
@@ -76,6 +87,7 @@ export function contenderList(o: BenchOptions): ContenderSpec[] {
     id,
     label,
     kind: "ours",
+    target: "stan",
     ordered: true,
     workers: 1,
     limiter: false,
@@ -86,6 +98,7 @@ export function contenderList(o: BenchOptions): ContenderSpec[] {
       id: "peer",
       label: "peer: reference Go replicator (stan.go)",
       kind: "peer",
+      target: "stan",
       ordered: true,
       workers: 1,
       limiter: false,
@@ -100,6 +113,7 @@ export function contenderList(o: BenchOptions): ContenderSpec[] {
       id: "official",
       label: `nats-replicator${version} (official; source from the Go module cache)`,
       kind: "official",
+      target: "stan",
       ordered: true,
       workers: 1,
       limiter: false,
@@ -135,6 +149,7 @@ export function contenderList(o: BenchOptions): ContenderSpec[] {
       }),
     );
   }
+  list.push(...jetStreamContenders(o, ours));
   return list.filter((c) => !o.only || o.only.includes(c.id));
 }
 
@@ -147,6 +162,9 @@ export async function launch(spec: ContenderSpec, ctx: LaunchContext): Promise<R
       return { child: launchPeer(ctx) };
     case "official":
       return { child: launchOfficial(ctx) };
+    case "js-peer":
+    case "js-sync":
+      return { child: launchJsGo(spec, ctx, MAX_IN_FLIGHT) };
   }
 }
 
@@ -158,8 +176,13 @@ async function launchOurs(spec: ContenderSpec, ctx: LaunchContext): Promise<Runn
     name,
     source_url: ctx.source.url,
     source_cluster_id: ctx.source.clusterId,
-    target_url: ctx.target.url,
-    target_cluster_id: ctx.target.clusterId,
+    ...(spec.target === "jetstream"
+      ? {
+          target: "jetstream",
+          target_url: jetStreamOf(ctx).url,
+          jetstream: { stream: jetStreamOf(ctx).stream, create: true },
+        }
+      : { target_url: ctx.target.url, target_cluster_id: ctx.target.clusterId }),
     workers: spec.workers,
     max_in_flight: MAX_IN_FLIGHT,
   };

@@ -9,6 +9,7 @@ import type { Stan } from "node-nats-streaming";
 import { connectStan, uniqueClientId } from "../../test/support/stan-client";
 import { BIN } from "./contenders";
 import type { Endpoint } from "./contenders";
+import { JSLIVE_BIN } from "./js-contenders";
 import { runToEnd } from "./proc";
 
 export const LOADGEN_BIN = path.join(BIN, "sr-loadgen");
@@ -98,4 +99,31 @@ export async function runLive(
     TIMEOUT_MS,
   );
   return lastJsonLine<LiveResult>("sr-loadgen live", out);
+}
+
+/**
+ * Live traffic to the source at `rate` msgs/s for `seconds`, with latency measured on a
+ * JetStream stream (tools/bin/sr-jslive, bench/jslive: an ordered consumer of new messages).
+ */
+export async function runJsLive(
+  source: Endpoint,
+  channel: string,
+  js: { url: string; stream: string },
+  rate: number,
+  seconds: number,
+  expect: number,
+  p: PayloadSpec,
+): Promise<LiveResult> {
+  const out = await runToEnd(
+    "sr-jslive",
+    JSLIVE_BIN,
+    [
+      ...["-src-url", source.url, "-src-cluster", source.clusterId, "-channel", channel],
+      ...["-js-url", js.url, "-stream", js.stream],
+      ...["-rate", String(rate), "-seconds", String(seconds), "-expect", String(expect)],
+      ...["-size", String(p.size), "-senders", String(p.senders), "-timeout", "30s"],
+    ],
+    TIMEOUT_MS,
+  );
+  return lastJsonLine<LiveResult>("sr-jslive", out);
 }

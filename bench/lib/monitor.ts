@@ -41,12 +41,14 @@ export async function channelInfo(
  * Messages the durable subscriptions of `channel` have finished with: for each durable (or
  * queue group member) last_sent − pending_count, summed; for a queue group this is an estimate
  * until pending reaches 0. `done` once every message up to `lastSeq` was sent and acked.
+ * `ephemeral`: plain subscriptions count too (a contender that reads without a durable).
  */
 export function sourceProgress(
   info: ChannelInfo,
   lastSeq: number,
+  ephemeral = false,
 ): { processed: number; done: boolean } {
-  const subs = info.subscriptions.filter((s) => s.is_durable || s.queue_name);
+  const subs = info.subscriptions.filter((s) => ephemeral || s.is_durable || s.queue_name);
   if (subs.length === 0) return { processed: 0, done: false };
   const maxSent = Math.max(...subs.map((s) => s.last_sent));
   const pending = subs.reduce((n, s) => n + s.pending_count, 0);

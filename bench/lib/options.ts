@@ -14,10 +14,16 @@ export const USAGE = `Usage: npm run bench -- [options]
   --quick            10,000 messages, no live phase: a smoke run
   --only IDS         comma-separated contender ids (ceiling, peer, official, ours-ordered,
                      ours-queued-4, ours-queued-10, ours-limiter, ours-limiter-state-1m,
-                     ours-ordered-cpuprof, ours-ordered-official-nats); ceiling includes
-                     the broker latency rows
+                     ours-ordered-cpuprof, ours-ordered-official-nats; JetStream: js-peer,
+                     js-sync, ours-js-ordered, ours-js-queued-4,
+                     ours-js-ordered-official-publish); ceiling includes the broker
+                     latency rows
   --nats-ab          also: ours ordered with STAN over the official NATS client (A/B of
                      the project's own NATS client; bench/lib/official-nats.ts)
+  --jetstream        also: STAN -> JetStream rows against a nats-server -js target (js-peer,
+                     js-sync, ours-js-ordered, ours-js-queued-4)
+  --js-ab            also: ours ordered to JetStream publishing through @nats-io/jetstream
+                     (A/B of the JetStream publish path; bench/lib/official-jetstream.ts)
   --limiter          also: limiter-memory.ts (1M senders) and a drain while 1M entries are saved
   --profile          also: CPU profile of ours, ordered, during the backlog drain
   --results DIR      where the JSON goes (default bench/results)
@@ -37,6 +43,10 @@ export interface BenchOptions {
   limiter: boolean;
   profile: boolean;
   natsAb: boolean;
+  /** STAN -> JetStream contenders. */
+  jetstream: boolean;
+  /** The A/B of the JetStream publish path. */
+  jsAb: boolean;
   results?: string;
   help: boolean;
 }
@@ -72,6 +82,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       limiter: { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
       "nats-ab": { type: "boolean", default: false },
+      jetstream: { type: "boolean", default: false },
+      "js-ab": { type: "boolean", default: false },
       results: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -100,6 +112,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     limiter: values.limiter ?? false,
     profile: values.profile ?? false,
     natsAb: values["nats-ab"] ?? false,
+    jetstream: values.jetstream ?? false,
+    jsAb: values["js-ab"] ?? false,
     results: values.results,
     help: values.help ?? false,
   };

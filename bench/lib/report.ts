@@ -1,7 +1,9 @@
 /**
- * The printed table (the ceiling, the broker's one-hop latency, one row per contender, ratios
- * against the reference Go replicator ("peer"), the official nats-replicator and the ceiling) and
- * the JSON file in bench/results/.
+ * The printed tables and the JSON file in bench/results/. STAN -> STAN: the ceiling, the
+ * broker's one-hop latency, one row per contender, ratios against the reference Go replicator
+ * ("peer"), the official nats-replicator and the ceiling. STAN -> JetStream, in a table of its
+ * own: one row per contender, ratios against the reference Go bridge (js-peer) and stan2js's
+ * synchronous copy (js-sync), and the duplicates found in the stream.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -50,9 +52,10 @@ const ratio = (a: number | undefined, b: number | undefined): string =>
   a === undefined || b === undefined || b === 0 ? "-" : (a / b).toFixed(2);
 
 export function formatTable(report: Report, size: number): string {
+  const runs = report.runs.filter((r) => r.target !== "jetstream");
   const ceiling = report.ceiling && "rate" in report.ceiling ? report.ceiling : undefined;
-  const peer = report.runs.find((r) => r.kind === "peer" && r.ok)?.drainRate;
-  const official = report.runs.find((r) => r.kind === "official" && r.ok)?.drainRate;
+  const peer = runs.find((r) => r.kind === "peer" && r.ok)?.drainRate;
+  const official = runs.find((r) => r.kind === "official" && r.ok)?.drainRate;
   const rows: string[][] = [];
   if (ceiling) {
     rows.push([
@@ -83,7 +86,7 @@ export function formatTable(report: Report, size: number): string {
           : "-",
     ]);
   }
-  for (const r of report.runs) {
+  for (const r of runs) {
     const failed = !r.ok;
     const rate = failed ? undefined : r.drainRate;
     rows.push([
@@ -101,14 +104,77 @@ export function formatTable(report: Report, size: number): string {
       fix(r.peakRssMiB, 0),
       fix(r.cpuSeconds, 1),
       fix(r.cpuMicrosPerMsg, 0),
-      failed
-        ? `FAILED: ${r.failures.join("; ")}`
-        : r.warnings.length > 0
-          ? "OK (see warnings)"
-          : "OK",
+      resultText(r),
     ]);
   }
-  const widths = COLUMNS.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? "").length)));
+  return renderTable(COLUMNS, rows);
+}
+
+const JS_COLUMNS = [
+  "contender",
+  "drain msg/s",
+  "MB/s",
+  "×js-peer",
+  "×js-sync",
+  "start s",
+  "live msg/s",
+  "p50 ms",
+  "p99 ms",
+  "max ms",
+  "RSS MiB",
+  "CPU s",
+  "CPU µs/msg",
+  "dups",
+  "result",
+] as const;
+
+/** Drain rate over js-peer's and js-sync's, for each JetStream run that did not fail. */
+export function fillJetStreamRatios(runs: RunResult[]): void {
+  const js = runs.filter((r) => r.target === "jetstream");
+  const jsPeer = js.find((r) => r.kind === "js-peer" && r.ok)?.drainRate;
+  const jsSync = js.find((r) => r.kind === "js-sync" && r.ok)?.drainRate;
+  const over = (a: number | undefined, b: number | undefined): number | undefined =>
+    a === undefined || b === undefined || b === 0 ? undefined : a / b;
+  for (const r of js) {
+    const rate = r.ok ? r.drainRate : undefined;
+    r.ratios = { jsPeer: over(rate, jsPeer), jsSync: over(rate, jsSync) };
+  }
+}
+
+/** The STAN -> JetStream rows (ratios from fillJetStreamRatios). */
+export function formatJetStreamTable(report: Report): string {
+  const rows = report.runs
+    .filter((r) => r.target === "jetstream")
+    .map((r) => {
+      const failed = !r.ok;
+      return [
+        r.label,
+        failed ? `(${int(r.drainRate)})` : int(r.drainRate),
+        fix(failed ? undefined : r.drainMBps),
+        fix(r.ratios?.jsPeer, 2),
+        fix(r.ratios?.jsSync, 2),
+        fix(r.startupSeconds, 2),
+        int(r.live?.rate),
+        fix(r.live?.latency?.p50),
+        fix(r.live?.latency?.p99),
+        fix(r.live?.latency?.max),
+        fix(r.peakRssMiB, 0),
+        fix(r.cpuSeconds, 1),
+        fix(r.cpuMicrosPerMsg, 0),
+        int(r.verification?.duplicates),
+        resultText(r),
+      ];
+    });
+  return renderTable(JS_COLUMNS, rows);
+}
+
+function resultText(r: RunResult): string {
+  if (!r.ok) return `FAILED: ${r.failures.join("; ")}`;
+  return r.warnings.length > 0 ? "OK (see warnings)" : "OK";
+}
+
+function renderTable(columns: readonly string[], rows: string[][]): string {
+  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]): string =>
     cells
       .map((c, i) =>
@@ -117,7 +183,7 @@ export function formatTable(report: Report, size: number): string {
       .join(" | ")
       .trimEnd();
   const sep = widths.map((w) => "-".repeat(w)).join("-|-");
-  return [line(COLUMNS), sep, ...rows.map(line)].join("\n");
+  return [line(columns), sep, ...rows.map(line)].join("\n");
 }
 
 /** Writes the report to bench/results/<timestamp>.json and returns the path. */

@@ -1,12 +1,15 @@
 /**
- * One contender, one fresh channel: (a) pre-filled backlog drain, (b) live traffic at half the
- * measured drain rate with end-to-end latency, then resources, then verification.
+ * One contender, one fresh channel (and for a JetStream contender, one fresh stream):
+ * (a) pre-filled backlog drain, (b) live traffic at half the measured drain rate with end-to-end
+ * latency, then resources, then verification.
  */
 import os from "node:os";
 import * as path from "node:path";
 import { launch } from "./contenders";
 import type { ContenderSpec, Endpoint, RunningContender } from "./contenders";
-import { publishBacklog, runLive } from "./load";
+import { deleteStream, readSource, streamMessages, verifyStream } from "./js-read";
+import type { JsVerification } from "./js-verify";
+import { publishBacklog, runJsLive, runLive } from "./load";
 import type { LiveResult, PayloadSpec } from "./load";
 import { channelInfo, sourceProgress, waitForProgress } from "./monitor";
 import { nowMs } from "./payload";
@@ -19,9 +22,18 @@ export interface Server extends Endpoint {
   pid: number;
 }
 
+/** The nats-server with JetStream that JetStream contenders copy to. */
+export interface JetStreamServer {
+  url: string;
+  monitorUrl: string;
+  pid: number;
+}
+
 export interface ScenarioContext {
   source: Server;
   target: Server;
+  /** Present when JetStream contenders run. */
+  jetstream?: JetStreamServer;
   count: number;
   size: number;
   senders: number;
@@ -41,11 +53,14 @@ export interface RunResult {
   id: string;
   label: string;
   kind: string;
+  target: "stan" | "jetstream";
   ordered: boolean;
   workers: number;
   limiter: boolean;
   stateSeed?: number;
   channel: string;
+  /** JetStream contenders: the stream the copies went to (deleted after verification). */
+  stream?: string;
   /** Backlog publish rate of the load generator (msgs/s), for information. */
   fillRate: number;
   /** Spawn to first progress (message on the target, or acked on the source), seconds. */
@@ -70,7 +85,9 @@ export interface RunResult {
   cpuSeconds?: number;
   exitCode?: number | null;
   metrics?: Record<string, number>;
-  verification?: Verification;
+  verification?: Verification | JsVerification;
+  /** JetStream rows: drain msg/s divided by js-peer's and js-sync's (filled by the report). */
+  ratios?: { jsPeer?: number; jsSync?: number };
   /** Source durable fully acknowledged at the end. */
   sourceAcked?: boolean;
   ok: boolean;
@@ -91,6 +108,7 @@ export function emptyResult(spec: ContenderSpec, channel: string): RunResult {
     id: spec.id,
     label: spec.label,
     kind: spec.kind,
+    target: spec.target,
     ordered: spec.ordered,
     workers: spec.workers,
     limiter: spec.limiter,
@@ -109,12 +127,18 @@ export async function runScenario(spec: ContenderSpec, ctx: ScenarioContext): Pr
   const channel = `bench.${runId}`;
   const r = emptyResult(spec, channel);
   const payload: PayloadSpec = { size: ctx.size, senders: ctx.senders };
+  if (spec.target === "jetstream") {
+    if (!ctx.jetstream) throw new Error(`${spec.id}: no JetStream server`);
+    r.stream = `BENCH_${runId}`;
+  }
+  const js = ctx.jetstream && r.stream ? { url: ctx.jetstream.url, stream: r.stream } : undefined;
 
   ctx.log(`${spec.id}: publishing a backlog of ${ctx.count} to ${channel}`);
   r.fillRate = await publishBacklog(ctx.source, channel, ctx.count, payload);
   const running = await launch(spec, {
     source: ctx.source,
     target: ctx.target,
+    ...(js ? { jetstream: js } : {}),
     channel,
     runId,
     dir: path.join(ctx.workDir, runId),
@@ -145,8 +169,9 @@ async function drainPhase(
 ): Promise<boolean> {
   const { child } = running;
   const spawnedAt = nowMs();
+  const targetPid = r.stream && ctx.jetstream ? ctx.jetstream.pid : ctx.target.pid;
   const srcCpu0 = cpuSeconds(ctx.source.pid);
-  const dstCpu0 = cpuSeconds(ctx.target.pid);
+  const dstCpu0 = cpuSeconds(targetPid);
   let cpuAtFirst: number | undefined;
   const drain = await waitForProgress({
     poll: async () => {
@@ -157,7 +182,10 @@ async function drainPhase(
         );
         return { count: p.processed, done: p.done };
       }
-      const msgs = (await channelInfo(ctx.target.monitorUrl, channel)).msgs;
+      const msgs =
+        r.stream && ctx.jetstream
+          ? await streamMessages(ctx.jetstream.monitorUrl, r.stream)
+          : (await channelInfo(ctx.target.monitorUrl, channel)).msgs;
       return { count: msgs, done: msgs >= ctx.count };
     },
     intervalMs: POLL_MS,
@@ -173,7 +201,7 @@ async function drainPhase(
   };
   r.serverCpuDrain = {
     source: delta(ctx.source.pid, srcCpu0),
-    target: delta(ctx.target.pid, dstCpu0),
+    target: delta(targetPid, dstCpu0),
   };
   if (drain.first) r.startupSeconds = (drain.first.at - spawnedAt) / 1000;
   if (!drain.done) {
@@ -214,15 +242,26 @@ async function livePhase(
   const planned = Math.max(1, Math.round(targetRate * ctx.liveSeconds));
   const expected = spec.limiter ? Math.min(planned, ctx.senders) : planned;
   ctx.log(`${spec.id}: live traffic at ${Math.round(targetRate)} msgs/s for ${ctx.liveSeconds} s`);
-  const live = await runLive(
-    ctx.source,
-    ctx.target,
-    channel,
-    targetRate,
-    ctx.liveSeconds,
-    expected,
-    payload,
-  );
+  const live =
+    r.stream && ctx.jetstream
+      ? await runJsLive(
+          ctx.source,
+          channel,
+          { url: ctx.jetstream.url, stream: r.stream },
+          targetRate,
+          ctx.liveSeconds,
+          expected,
+          payload,
+        )
+      : await runLive(
+          ctx.source,
+          ctx.target,
+          channel,
+          targetRate,
+          ctx.liveSeconds,
+          expected,
+          payload,
+        );
   r.live = { ...live, targetRate };
   if (!live.complete) r.failures.push(`live: ${live.arrived}/${live.expected} arrived within 30 s`);
   return live.published;
@@ -240,7 +279,8 @@ async function finish(
   const { child } = running;
   const acked = await waitForProgress({
     poll: async () => {
-      const p = sourceProgress(await channelInfo(ctx.source.monitorUrl, channel, true), total);
+      const info = await channelInfo(ctx.source.monitorUrl, channel, true);
+      const p = sourceProgress(info, total, spec.ephemeral);
       return { count: p.processed, done: p.done };
     },
     intervalMs: 50,
@@ -262,6 +302,10 @@ async function finish(
     r.warnings.push(`stopped with ${how}: ${child.output().slice(-500)}`);
   }
   if (spec.cpuProfile) return;
+  if (r.stream && ctx.jetstream) {
+    await verifyJetStream(spec, ctx, ctx.jetstream, r.stream, channel, total, r);
+    return;
+  }
 
   const targetMsgs = (await channelInfo(ctx.target.monitorUrl, channel)).msgs;
   ctx.log(`${spec.id}: verifying ${targetMsgs} target messages`);
@@ -271,9 +315,18 @@ async function finish(
     live: spec.limiter ? Math.min(liveTotal, ctx.senders) : liveTotal,
     ordered: spec.ordered,
   });
-  r.failures.push(...r.verification.problems);
-  r.warnings.push(...r.verification.warnings);
-  const v = r.verification;
+  applyVerification(spec, ctx, r.verification, r);
+}
+
+/** Failures, warnings and the drain rate from the target's own store times. */
+function applyVerification(
+  spec: ContenderSpec,
+  ctx: ScenarioContext,
+  v: Verification,
+  r: RunResult,
+): void {
+  r.failures.push(...v.problems);
+  r.warnings.push(...v.warnings);
   if (
     !spec.limiter &&
     v.backlogStoredFirstMs !== undefined &&
@@ -282,6 +335,33 @@ async function finish(
     const storedSpan = v.backlogStoredLastMs - v.backlogStoredFirstMs;
     if (storedSpan > 0) setDrainRate(r, ((v.backlogDistinct - 1) * 1000) / storedSpan, ctx);
   }
+}
+
+/**
+ * JetStream: the source channel and the whole stream read back (js-verify.ts: exactly once,
+ * byte for byte, in order for ordered contenders); then the stream is deleted.
+ */
+async function verifyJetStream(
+  spec: ContenderSpec,
+  ctx: ScenarioContext,
+  js: JetStreamServer,
+  stream: string,
+  channel: string,
+  total: number,
+  r: RunResult,
+): Promise<void> {
+  ctx.log(`${spec.id}: verifying stream ${stream} against ${total} source messages`);
+  const source = await readSource(ctx.source.url, ctx.source.clusterId, channel, total);
+  const v = await verifyStream(js.url, stream, source, total, {
+    backlog: ctx.count,
+    ordered: spec.ordered,
+    ...(spec.msgIds ? { msgIdPrefix: `${ctx.source.clusterId}:${channel}:` } : {}),
+  });
+  r.verification = v;
+  applyVerification(spec, ctx, v, r);
+  await deleteStream(js.url, stream).catch((err: unknown) => {
+    r.warnings.push(`stream ${stream} not deleted: ${String(err)}`);
+  });
 }
 
 function setDrainRate(r: RunResult, rate: number, ctx: ScenarioContext): void {

@@ -59,59 +59,36 @@ export async function verifyTarget(
   let backlogStoredFirstMs: number | undefined;
   let backlogStoredLastMs: number | undefined;
   let backlogDistinct = 0;
-  const client = await connect(url, clusterId, "bench-verify");
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const opts = client.subscriptionOptions().setDeliverAllAvailable().setMaxInFlight(8192);
-      const sub = client.subscribe(channel, opts);
-      let idle: NodeJS.Timeout | undefined;
-      const finish = (): void => {
-        clearTimeout(idle);
-        resolve();
-      };
-      const arm = (): void => {
-        clearTimeout(idle);
-        idle = setTimeout(finish, 5_000);
-      };
-      sub.once("error", reject);
-      sub.once("timeout", reject);
-      sub.once("ready", () => (targetMsgs === 0 ? finish() : arm()));
-      sub.on("message", (m: Message) => {
-        read++;
-        const d = decode(m.getRawData());
-        const index =
-          d === undefined
-            ? -1
-            : d.phase === "B"
-              ? d.id < exp.backlog
-                ? d.id
-                : -1
-              : d.id < exp.live
-                ? exp.backlog + d.id
-                : -1;
-        if (index < 0) unexpected++;
-        else if (seen[index]) duplicates++;
-        else {
-          if (exp.ordered && index !== distinct) {
-            outOfOrder++;
-            firstOutOfOrder ??= `seq ${m.getSequence()}: index ${index}, expected ${distinct}`;
-          }
-          seen[index] = 1;
-          distinct++;
-          if (index < exp.backlog) {
-            backlogDistinct++;
-            const storedMs = m.getTimestampRaw() / 1e6;
-            backlogStoredFirstMs = Math.min(backlogStoredFirstMs ?? storedMs, storedMs);
-            backlogStoredLastMs = Math.max(backlogStoredLastMs ?? storedMs, storedMs);
-          }
-        }
-        if (read >= targetMsgs) finish();
-        else arm();
-      });
-    });
-  } finally {
-    await closeStan(client);
-  }
+  await readChannel(url, clusterId, channel, targetMsgs, (m) => {
+    read++;
+    const d = decode(m.getRawData());
+    const index =
+      d === undefined
+        ? -1
+        : d.phase === "B"
+          ? d.id < exp.backlog
+            ? d.id
+            : -1
+          : d.id < exp.live
+            ? exp.backlog + d.id
+            : -1;
+    if (index < 0) unexpected++;
+    else if (seen[index]) duplicates++;
+    else {
+      if (exp.ordered && index !== distinct) {
+        outOfOrder++;
+        firstOutOfOrder ??= `seq ${m.getSequence()}: index ${index}, expected ${distinct}`;
+      }
+      seen[index] = 1;
+      distinct++;
+      if (index < exp.backlog) {
+        backlogDistinct++;
+        const storedMs = m.getTimestampRaw() / 1e6;
+        backlogStoredFirstMs = Math.min(backlogStoredFirstMs ?? storedMs, storedMs);
+        backlogStoredLastMs = Math.max(backlogStoredLastMs ?? storedMs, storedMs);
+      }
+    }
+  });
   const missing = expected - distinct;
   const problems: string[] = [];
   if (read < targetMsgs) problems.push(`read ${read} of ${targetMsgs} target messages`);
@@ -134,4 +111,44 @@ export async function verifyTarget(
     problems,
     warnings,
   };
+}
+
+/**
+ * Reads a channel from its first message with a client of its own, until `count` messages
+ * were read or none came for 5 s.
+ */
+export async function readChannel(
+  url: string,
+  clusterId: string,
+  channel: string,
+  count: number,
+  onMessage: (m: Message) => void,
+): Promise<void> {
+  const client = await connect(url, clusterId, "bench-verify");
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const opts = client.subscriptionOptions().setDeliverAllAvailable().setMaxInFlight(8192);
+      const sub = client.subscribe(channel, opts);
+      let read = 0;
+      let idle: NodeJS.Timeout | undefined;
+      const finish = (): void => {
+        clearTimeout(idle);
+        resolve();
+      };
+      const arm = (): void => {
+        clearTimeout(idle);
+        idle = setTimeout(finish, 5_000);
+      };
+      sub.once("error", reject);
+      sub.once("timeout", reject);
+      sub.once("ready", () => (count === 0 ? finish() : arm()));
+      sub.on("message", (m: Message) => {
+        onMessage(m);
+        if (++read >= count) finish();
+        else arm();
+      });
+    });
+  } finally {
+    await closeStan(client);
+  }
 }
