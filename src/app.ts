@@ -18,6 +18,7 @@ import type { LagPoller } from "./metrics/lag-poller";
 import { Registry, createMetrics, initTopicMetrics } from "./metrics/metrics";
 import type { Metrics } from "./metrics/metrics";
 import { samplingHooks, topicObserver } from "./metrics/observer";
+import { isStandby } from "./replicator/status";
 import type { TopicStatus } from "./replicator/status";
 import { Topic, workerName } from "./replicator/topic";
 import { redactUrl } from "./util/redact";
@@ -92,6 +93,11 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
           count,
         );
       }
+      const workers = topic.status().workers;
+      metrics.standby.set(
+        { name: topic.name },
+        workers.length > 0 && workers.every(isStandby) ? 1 : 0,
+      );
       const oldest = topic.inflight().oldestStartedMs;
       metrics.oldestInflightAgeSeconds.set(
         { name: topic.name },

@@ -33,7 +33,15 @@ export class StartupError extends ReplicatorError {
 
 /** Connecting to or staying connected with a STAN cluster failed. */
 export class ConnectionError extends ReplicatorError {
-  override readonly name = "ConnectionError";
+  override readonly name: string = "ConnectionError";
+}
+
+/**
+ * The client id is held by a live connection of another process: for an ordered worker, the
+ * active copy of a hot-standby pair. Retried until it is free.
+ */
+export class ClientIdInUseError extends ConnectionError {
+  override readonly name = "ClientIdInUseError";
 }
 
 /** The target did not acknowledge a publish. Only `rejected` is not retriable: a retry cannot fix it. */

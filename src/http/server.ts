@@ -21,7 +21,7 @@ import type { Registry } from "../metrics/metrics";
 import { ReplicatorError, errorText } from "../errors";
 import type { Logger } from "../logging/logger";
 import type { ConnectionState, TopicStatus } from "../replicator/status";
-import { isTopicHealthy } from "../replicator/status";
+import { isStandby, isTopicHealthy } from "../replicator/status";
 import { redactText, redactUrl } from "../util/redact";
 
 export interface HttpServerOptions {
@@ -124,7 +124,7 @@ function createApp(options: HttpServerOptions, log: Logger): express.Express {
 
   app.get("/healthz", (_req: Request, res: Response) => {
     const report = healthReport(options.status());
-    res.status(report.status === "ok" ? 200 : 503).json(report);
+    res.status(report.status === "unhealthy" ? 503 : 200).json(report);
   });
 
   app.get("/livez", (_req: Request, res: Response) => {
@@ -199,6 +199,8 @@ export interface TopicHealth {
   topic: string;
   targetTopic: string;
   healthy: boolean;
+  /** A hot standby: another process replicates this topic; this one takes over when it goes. */
+  standby: boolean;
   /** One line per reason the topic is not healthy; empty when healthy. */
   problems: string[];
   sourceUrls: string[];
@@ -214,14 +216,20 @@ export interface TopicHealth {
 }
 
 export interface HealthReport {
-  status: "ok" | "unhealthy";
+  /** `standby`: healthy, and at least one topic waits as a hot standby. */
+  status: "ok" | "standby" | "unhealthy";
   topics: TopicHealth[];
 }
 
 /** The /healthz body. URLs and error texts are redacted again here, whatever the caller did. */
 export function healthReport(topics: TopicStatus[]): HealthReport {
   const out = topics.map(topicHealth);
-  return { status: out.every((t) => t.healthy) ? "ok" : "unhealthy", topics: out };
+  const status = !out.every((t) => t.healthy)
+    ? "unhealthy"
+    : out.some((t) => t.standby)
+      ? "standby"
+      : "ok";
+  return { status, topics: out };
 }
 
 function topicHealth(t: TopicStatus): TopicHealth {
@@ -233,12 +241,12 @@ function topicHealth(t: TopicStatus): TopicHealth {
       ["source", source],
       ["target", target],
     ] as const) {
-      if (h.state === "up") continue;
+      if (h.state === "up" || isStandby(w)) continue;
       const attempt = h.attempt === undefined ? "" : ` (attempt ${h.attempt})`;
       const error = h.lastError === undefined ? "" : `: ${h.lastError}`;
       problems.push(`worker ${w.worker} ${side} ${h.state} since ${h.since}${attempt}${error}`);
     }
-    if (!w.subscribed) problems.push(`worker ${w.worker} not subscribed`);
+    if (!w.subscribed && !isStandby(w)) problems.push(`worker ${w.worker} not subscribed`);
     return { worker: w.worker, clientId: w.clientId, subscribed: w.subscribed, source, target };
   });
   const health: TopicHealth = {
@@ -246,6 +254,7 @@ function topicHealth(t: TopicStatus): TopicHealth {
     topic: t.topic,
     targetTopic: t.targetTopic,
     healthy: isTopicHealthy(t),
+    standby: t.workers.length > 0 && t.workers.every(isStandby),
     problems,
     sourceUrls: t.sourceUrls.map(redactUrl),
     targetUrls: t.targetUrls.map(redactUrl),

@@ -80,6 +80,7 @@ export interface Metrics {
   publishErrors: Counter<"name" | "reason">;
   connectionUp: Gauge<"name" | "worker" | "side">;
   topicStalled: Gauge<TopicLabels>;
+  standby: Gauge<TopicLabels>;
   limiterTrackedValues: Gauge<TopicLabels>;
   limiterNotJsonMsgs: FastCounter<TopicLabels>;
   limiterNoKeyMsgs: FastCounter<TopicLabels>;
@@ -262,6 +263,11 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
       "1 when the worker's connection to the side's cluster is up, else 0",
       ["name", "worker", "side"],
     ),
+    standby: gauge(
+      `${p}standby`,
+      "1 while the topic is a hot standby: another process holds its ordered worker's client id",
+      T,
+    ),
     topicStalled: gauge(
       `${p}topic_stalled`,
       "1 when the topic stopped on a message the target rejects for good, else 0",
@@ -347,6 +353,7 @@ export function initTopicMetrics(m: Metrics, topic: TopicMetricLabels): void {
     c.inc({ name }, 0);
   }
   m.topicStalled.set({ name }, 0);
+  m.standby.set({ name }, 0);
   m.oldestInflightAgeSeconds.set({ name }, 0);
   if (topic.inspectKey !== undefined) {
     const l = { key: topic.inspectKey, name };

@@ -7,6 +7,8 @@ export type ConnectionState =
   | { kind: "connecting"; since: number; attempt: number; lastError?: string }
   | { kind: "up"; since: number }
   | { kind: "reconnecting"; since: number; attempt: number; lastError?: string }
+  /** Ordered: another process holds the client id (the active copy); this one waits. */
+  | { kind: "standby"; since: number }
   | { kind: "closed"; since: number };
 
 export interface WorkerStatus {
@@ -35,10 +37,19 @@ export interface TopicStatus {
   stalled?: StalledInfo;
 }
 
-/** Healthy when every worker of every topic is up on both sides, subscribed and no topic is stalled. */
+/**
+ * Healthy when no topic is stalled and every worker is up on both sides and subscribed, or is a
+ * hot standby waiting for the active copy to go away.
+ */
 export function isTopicHealthy(t: TopicStatus): boolean {
   return (
     t.stalled === undefined &&
-    t.workers.every((w) => w.subscribed && w.source.kind === "up" && w.target.kind === "up")
+    t.workers.every(
+      (w) => isStandby(w) || (w.subscribed && w.source.kind === "up" && w.target.kind === "up"),
+    )
   );
+}
+
+export function isStandby(w: WorkerStatus): boolean {
+  return w.source.kind === "standby";
 }

@@ -5,7 +5,7 @@
  * successful prefix gets acknowledged, closes both sessions (durables keep their position)
  * and builds new ones with backoff, forever, until it is stopped.
  */
-import { errorText } from "../errors";
+import { ClientIdInUseError, errorText } from "../errors";
 import type { Logger } from "../logging/logger";
 import { RECONNECT_BACKOFF, backoffDelay, sleep } from "./backoff";
 import type { ReplicationObserver } from "./observer";
@@ -50,6 +50,9 @@ export interface WorkerOptions {
   /** Waits between attempts; cut short by the signal (tests pass a fake). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
+
+/** A hot standby asks for the client id this often: the takeover delay after the active dies. */
+const STANDBY_RETRY_MS = 1_000;
 
 /** A session that stayed up this long resets the backoff. */
 const STABLE_SESSION_MS = 30_000;
@@ -211,10 +214,24 @@ export class Worker {
         this.o.log.info("connected", { side, attempt });
         return session;
       } catch (err) {
+        if (side === "source" && this.o.ordered && err instanceof ClientIdInUseError) {
+          if (this.source.kind !== "standby") {
+            this.setState("source", { kind: "standby", since: this.o.now() });
+            this.o.log.info("standing by: another process holds this worker's client id", {
+              error: errorText(err),
+            });
+          }
+          attempt = 0;
+          await this.sleep(STANDBY_RETRY_MS, signal);
+          continue;
+        }
         const delay = backoffDelay(RECONNECT_BACKOFF, attempt);
         const lastError = errorText(err);
         const prev = side === "source" ? this.source : this.target;
-        const since = prev.kind === "up" || prev.kind === "closed" ? this.o.now() : prev.since;
+        const since =
+          prev.kind === "up" || prev.kind === "closed" || prev.kind === "standby"
+            ? this.o.now()
+            : prev.since;
         const kind = prev.kind === "connecting" ? "connecting" : "reconnecting";
         this.setState(side, { kind, since, attempt, lastError });
         this.o.observer.connection(this.o.id, side, "error");

@@ -24,7 +24,7 @@
  * - close: a CloseRequest. Subscriptions are not unsubscribed, so durables keep their place.
  */
 import { randomBytes } from "node:crypto";
-import { ConnectionError, PublishError, errorText } from "../errors";
+import { ClientIdInUseError, ConnectionError, PublishError, errorText } from "../errors";
 import { PubMsgEncoder, encodeCloseRequest, encodeConnectRequest, encodePing } from "./protocol";
 import { decodeConnectResponse, decodeErrorResponse, decodePubAck } from "./protocol-decode";
 import type { ConnectResponse } from "./protocol-decode";
@@ -106,10 +106,10 @@ export class StanSession implements SourceSession, TargetSession {
     } catch (err) {
       session.finish({ reason: "error", error: errorText(err) });
       await nc.close();
-      throw new ConnectionError(describeConnectError(err, attempt), {
-        cause: err,
-        retriable: true,
-      });
+      const InUse = /clientID already registered/.test(errorText(err))
+        ? ClientIdInUseError
+        : ConnectionError;
+      throw new InUse(describeConnectError(err, attempt), { cause: err, retriable: true });
     }
     return session;
   }

@@ -2,7 +2,7 @@
 // after any loss or failure, and stops promptly, with fake sessions and a fake sleep.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConnectionError, PublishError } from "../../src/errors";
+import { ClientIdInUseError, ConnectionError, PublishError } from "../../src/errors";
 import { nullObserver } from "../../src/replicator/observer";
 import { Worker } from "../../src/replicator/worker";
 import type { WorkerOptions } from "../../src/replicator/worker";
@@ -170,4 +170,25 @@ test("worker - stop waits for in-flight publishes (bounded) and acks what the ta
   const s = h.worker.status();
   assert.equal(s.source.kind, "closed");
   assert.equal(s.subscribed, false);
+});
+
+test("worker - ordered: a client id held by another process makes a hot standby that asks every second and takes over", async () => {
+  const source = new FakeConnector();
+  const inUse = () => new ClientIdInUseError("client id still registered on the server");
+  source.failNext("source", inUse(), inUse(), inUse());
+  const h = start({ source });
+  await until(() => h.worker.status().subscribed, "took over");
+  assert.deepEqual(h.delays, [1000, 1000, 1000], "a steady 1 s, no backoff growth");
+  h.abort.abort();
+  await h.run;
+});
+
+test("worker - standby state while the other process holds the id", async () => {
+  const source = new FakeConnector();
+  source.failNext("source", new ClientIdInUseError("in use"));
+  const h = start({ source }, true);
+  await until(() => h.delays.length === 1, "waiting");
+  assert.equal(h.worker.status().source.kind, "standby");
+  h.abort.abort();
+  await h.run;
 });
