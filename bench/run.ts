@@ -4,7 +4,7 @@
  * the ceiling with stan-bench, runs every contender on a fresh channel one after another, prints
  * the tables and writes bench/results/<time>.json. See bench/README.md for what each column means.
  */
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
@@ -28,6 +28,7 @@ import { runLimiterMemory } from "./lib/limiter-memory";
 import { USAGE, parseOptions } from "./lib/options";
 import type { BenchOptions } from "./lib/options";
 import { formatProfile, summarizeProfile } from "./lib/profile";
+import type { ProfileSummary } from "./lib/profile";
 import { fillJetStreamRatios, formatJetStreamTable, formatTable, writeReport } from "./lib/report";
 import type { Report } from "./lib/report";
 import { emptyResult, runScenario } from "./lib/scenario";
@@ -174,18 +175,24 @@ async function main(): Promise<number> {
       }));
       report.stateSave = stateSaveComparison(report.runs);
     }
-    const profiled = report.runs.find((r) => r.profileDir);
-    if (profiled?.profileDir && existsSync(profiled.profileDir)) {
+    // Each profiled run's .cpuprofile is kept next to the JSON (<time>-ours-ordered.cpuprofile,
+    // -ours-js-ordered..., ...); `profile` is the first summary, `profiles` all of them.
+    const profiles: ProfileSummary[] = [];
+    for (const profiled of report.runs) {
+      if (!profiled.profileDir || !existsSync(profiled.profileDir)) continue;
       const file = readdirSync(profiled.profileDir).find((f) => f.endsWith(".cpuprofile"));
-      if (file) {
-        const kept = path.join(
-          resultsDir,
-          `${report.started.replace(/[:.]/g, "-")}-ours-ordered.cpuprofile`,
-        );
-        copyFileSync(path.join(profiled.profileDir, file), kept);
-        report.profile = summarizeProfile(kept);
-      }
+      if (!file) continue;
+      const name = profiled.id.replace(/-cpuprof$/, "");
+      const kept = path.join(
+        resultsDir,
+        `${report.started.replace(/[:.]/g, "-")}-${name}.cpuprofile`,
+      );
+      mkdirSync(resultsDir, { recursive: true });
+      copyFileSync(path.join(profiled.profileDir, file), kept);
+      profiles.push(summarizeProfile(kept));
     }
+    report.profile = profiles[0];
+    if (profiles.length > 1) report.profiles = profiles;
   } finally {
     await stopAll();
     rmSync(workDir, { recursive: true, force: true });
@@ -223,8 +230,9 @@ async function main(): Promise<number> {
       (report.limiterMemory as { output: string }).output.trimEnd(),
     );
   }
-  if (report.profile)
-    out.push("", formatProfile(report.profile as ReturnType<typeof summarizeProfile>));
+  for (const p of (report.profiles ?? [report.profile]) as Array<ProfileSummary | undefined>) {
+    if (p) out.push("", formatProfile(p));
+  }
   const file = writeReport(report, resultsDir);
   out.push("", `results: ${path.relative(process.cwd(), file)}`);
   process.stdout.write(`${out.join("\n")}\n`);

@@ -18,14 +18,6 @@ export const JSLIVE_BIN = path.join(REPO, "tools", "bin", "sr-jslive");
 /** Ours with JetStream copies published through the official client. */
 export const OURS_OFFICIAL_JS_MAIN = path.join(REPO, "dist", "bench", "official-jetstream-main.js");
 
-export const JS_IDS = [
-  "js-peer",
-  "js-sync",
-  "ours-js-ordered",
-  "ours-js-queued-4",
-  "ours-js-ordered-official-publish",
-] as const;
-
 export const JS_PEER_LABEL = "reference Go bridge (stan.go + nats.go, async publish)";
 export const JS_SYNC_LABEL =
   "stan2js's copy loop in Go (bench/jssync: one synchronous publish per round trip; stan2js itself is not served by the Go proxy)";
@@ -65,12 +57,31 @@ export function jetStreamContenders(o: BenchOptions, ours: OursSpec): ContenderS
     }),
   ];
   const list = all.filter((c) => wanted(c.id));
-  if (o.jsAb || o.only?.includes("ours-js-ordered-official-publish")) {
+  const ab = (id: string): boolean => o.jsAb || (o.only?.includes(id) ?? false);
+  if (ab("ours-js-ordered-official-publish")) {
     list.push(
       ours(
         "ours-js-ordered-official-publish",
         "ours -> JetStream: ordered, publishing with @nats-io/jetstream",
         { ...js, main: OURS_OFFICIAL_JS_MAIN },
+      ),
+    );
+  }
+  // --profile: where the CPU goes on each publish path, during the drain.
+  if (o.profile && wanted("ours-js-ordered-cpuprof")) {
+    list.push(
+      ours("ours-js-ordered-cpuprof", "ours -> JetStream: ordered under --cpu-prof (drain only)", {
+        ...js,
+        cpuProfile: true,
+      }),
+    );
+  }
+  if (o.profile && ab("ours-js-ordered-official-publish-cpuprof")) {
+    list.push(
+      ours(
+        "ours-js-ordered-official-publish-cpuprof",
+        "ours -> JetStream: ordered, publishing with @nats-io/jetstream, under --cpu-prof (drain only)",
+        { ...js, main: OURS_OFFICIAL_JS_MAIN, cpuProfile: true },
       ),
     );
   }

@@ -25,7 +25,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --js-ab            also: ours ordered to JetStream publishing through @nats-io/jetstream
                      (A/B of the JetStream publish path; bench/lib/official-jetstream.ts)
   --limiter          also: limiter-memory.ts (1M senders) and a drain while 1M entries are saved
-  --profile          also: CPU profile of ours, ordered, during the backlog drain
+  --profile          also: CPU profile of ours, ordered, during the backlog drain (with
+                     --jetstream also ours-js-ordered-cpuprof, and with --js-ab
+                     ours-js-ordered-official-publish-cpuprof)
   --results DIR      where the JSON goes (default bench/results)
   -h, --help`;
 

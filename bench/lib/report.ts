@@ -24,6 +24,8 @@ export interface Report {
   limiterMemory?: unknown;
   stateSave?: unknown;
   profile?: unknown;
+  /** Every profiled run's summary, when more than one run was profiled. */
+  profiles?: unknown[];
 }
 
 const COLUMNS = [

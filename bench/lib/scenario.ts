@@ -301,11 +301,15 @@ async function finish(
     const how = r.exitCode === null ? `signal ${child.exitSignal() ?? "?"}` : `code ${r.exitCode}`;
     r.warnings.push(`stopped with ${how}: ${child.output().slice(-500)}`);
   }
-  if (spec.cpuProfile) return;
   if (r.stream && ctx.jetstream) {
-    await verifyJetStream(spec, ctx, ctx.jetstream, r.stream, channel, total, r);
+    if (!spec.cpuProfile)
+      await verifyJetStream(spec, ctx, ctx.jetstream, r.stream, channel, total, r);
+    await deleteStream(ctx.jetstream.url, r.stream).catch((err: unknown) => {
+      r.warnings.push(`stream ${r.stream ?? ""} not deleted: ${String(err)}`);
+    });
     return;
   }
+  if (spec.cpuProfile) return;
 
   const targetMsgs = (await channelInfo(ctx.target.monitorUrl, channel)).msgs;
   ctx.log(`${spec.id}: verifying ${targetMsgs} target messages`);
@@ -339,7 +343,7 @@ function applyVerification(
 
 /**
  * JetStream: the source channel and the whole stream read back (js-verify.ts: exactly once,
- * byte for byte, in order for ordered contenders); then the stream is deleted.
+ * byte for byte, in order for ordered contenders).
  */
 async function verifyJetStream(
   spec: ContenderSpec,
@@ -359,9 +363,6 @@ async function verifyJetStream(
   });
   r.verification = v;
   applyVerification(spec, ctx, v, r);
-  await deleteStream(js.url, stream).catch((err: unknown) => {
-    r.warnings.push(`stream ${stream} not deleted: ${String(err)}`);
-  });
 }
 
 function setDrainRate(r: RunResult, rate: number, ctx: ScenarioContext): void {

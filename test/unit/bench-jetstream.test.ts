@@ -54,6 +54,24 @@ test("bench options - --only selects JetStream contenders by id, the A/B include
   assert.equal(specs.find((s) => s.id === "js-sync")?.ephemeral, true);
 });
 
+test("bench options - --profile profiles each JetStream publish path only when JetStream is asked for", () => {
+  assert.equal(
+    ids(["--profile"]).some((id) => id.includes("-js-")),
+    false,
+  );
+  assert.equal(ids(["--profile", "--jetstream"]).at(-1), "ours-js-ordered-cpuprof");
+  assert.deepEqual(ids(["--profile", "--jetstream", "--js-ab"]).slice(-2), [
+    "ours-js-ordered-cpuprof",
+    "ours-js-ordered-official-publish-cpuprof",
+  ]);
+  const only = ["ours-js-ordered-cpuprof", "ours-js-ordered-official-publish-cpuprof"];
+  const specs = contenderList(parseOptions(["--profile", "--only", only.join(",")]));
+  assert.deepEqual(
+    specs.map((s) => [s.id, s.cpuProfile, s.target]),
+    only.map((id) => [id, true, "jetstream"]),
+  );
+});
+
 test("bench source progress - an ephemeral subscription counts only when asked to", () => {
   const info = {
     msgs: 10,
