@@ -1,27 +1,23 @@
 /**
- * createApp(config, deps): wires topics, their limiters and advisories, metrics and the HTTP
- * server. Everything stateful is created here with its dependencies; nothing is global.
+ * createApp(config, deps): wires the topics (src/topic-runtime.ts), metrics and the HTTP server,
+ * and applies a new configuration without a restart (src/reload.ts). Everything stateful is
+ * created here with its dependencies; nothing is global.
  */
 import { version } from "../package.json";
 import { productConnectors } from "./adapters";
-import type { ConnectorsFor, TopicConnectors } from "./adapters";
+import type { ConnectorsFor } from "./adapters";
 import { systemClock } from "./clock";
 import type { Clock } from "./clock";
 import type { AppConfig, TopicConfig } from "./config/types";
 import { createHttpServer } from "./http/server";
 import type { HttpServer } from "./http/server";
-import { AdvisoryChannel } from "./sampling/advisory-channel";
-import { TopicSampler } from "./sampling/topic-sampler";
 import type { Logger } from "./logging/logger";
-import { createLagPoller } from "./metrics/lag-poller";
-import type { LagPoller } from "./metrics/lag-poller";
-import { Registry, createMetrics, initTopicMetrics } from "./metrics/metrics";
-import type { Metrics } from "./metrics/metrics";
-import { samplingHooks, topicObserver } from "./metrics/observer";
-import { isStandby } from "./replicator/status";
+import { errorText } from "./errors";
+import { Registry, createMetrics } from "./metrics/metrics";
+import { planReload } from "./reload";
+import type { ReloadPlan } from "./reload";
 import type { TopicStatus } from "./replicator/status";
-import { Topic, workerName } from "./replicator/topic";
-import { redactUrl } from "./util/redact";
+import { TopicRuntime } from "./topic-runtime";
 
 export interface AppDeps {
   logger: Logger;
@@ -38,21 +34,19 @@ export interface App {
   stop(): Promise<void>;
   /** Resolves when stop() has finished. */
   readonly stopped: Promise<void>;
+  /**
+   * Runs with the configuration `load` returns from now on: unchanged topics keep running,
+   * removed ones stop, added ones start, changed ones restart. One reload at a time. When `load`
+   * throws (an invalid file) or a new topic's target fails its check, nothing changes: one log
+   * line, and the result is undefined.
+   */
+  reload(load: () => AppConfig): Promise<ReloadPlan | undefined>;
   status(): TopicStatus[];
   /** HTTP ports actually bound (after start). */
   ports(): number[];
 }
 
 const GAUGE_REFRESH_MS = 1_000;
-const LAG_POLL_MS = 10_000;
-
-interface TopicParts {
-  topic: Topic;
-  prepare?: () => Promise<string | undefined>;
-  sampling?: TopicSampler;
-  advisoryChannel?: AdvisoryChannel;
-  lagPoller?: LagPoller;
-}
 
 export function createApp(config: AppConfig, deps: AppDeps): App {
   const clock = deps.clock ?? systemClock;
@@ -61,10 +55,18 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
   const metrics = createMetrics(registry, { version });
   const log = deps.logger.child({ component: "app" });
   const connectorsFor = deps.connectorsFor ?? productConnectors();
-  const parts = config.topics.map((t) =>
-    buildTopic(t, config, deps.logger, connectorsFor(t), metrics, now),
-  );
-  const status = (): TopicStatus[] => parts.map((p) => p.topic.status());
+  let current = config;
+  const runtime = (t: TopicConfig): TopicRuntime =>
+    new TopicRuntime(t, {
+      settings: config,
+      logger: deps.logger,
+      connectors: connectorsFor(t),
+      metrics,
+      now,
+    });
+  /** By topic key, in file order. */
+  let topics = new Map(config.topics.map((t) => [t.key, runtime(t)]));
+  const status = (): TopicStatus[] => [...topics.values()].map((r) => r.status());
 
   const http: HttpServer = createHttpServer({
     host: config.http.host,
@@ -80,30 +82,39 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
   let boundPorts: number[] = [];
   let refresher: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
+  let reloading: Promise<unknown> = Promise.resolve();
   let markStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
 
-  const refreshGauges = (): void => {
-    const at = now();
-    for (const { topic, sampling } of parts) {
-      sampling?.refreshGauges();
-      for (const { worker, count } of topic.inflightByWorker()) {
-        metrics.inflightMessages.set(
-          { name: topic.name, worker: workerName(topic.name, worker) },
-          count,
-        );
-      }
-      const workers = topic.status().workers;
-      metrics.standby.set(
-        { name: topic.name },
-        workers.length > 0 && workers.every(isStandby) ? 1 : 0,
-      );
-      const oldest = topic.inflight().oldestStartedMs;
-      metrics.oldestInflightAgeSeconds.set(
-        { name: topic.name },
-        oldest === undefined ? 0 : (at - oldest) / 1000,
-      );
+  const prepare = async (runtimes: Iterable<TopicRuntime>): Promise<void> => {
+    for (const r of runtimes) {
+      const warning = await r.prepare();
+      if (warning !== undefined)
+        log.warn("target not checked at start", { topic: r.name, reason: warning });
     }
+  };
+
+  const applyReload = async (next: AppConfig): Promise<ReloadPlan> => {
+    const plan = planReload(current, next);
+    const byKey = new Map(next.topics.map((t) => [t.key, t]));
+    const fresh = [...plan.added, ...plan.changed].map((key) => {
+      const t = byKey.get(key);
+      if (t === undefined) throw new Error(`reload: topic ${key} vanished`);
+      return runtime(t);
+    });
+    await prepare(fresh); // a StartupError here leaves everything as it was
+    await Promise.all(
+      [...plan.removed, ...plan.changed].map((key) =>
+        topics.get(key)?.stop(current.shutdownTimeoutMs),
+      ),
+    );
+    const started = new Map(fresh.map((r) => [r.config.key, r]));
+    topics = new Map(
+      next.topics.map((t) => [t.key, started.get(t.key) ?? (topics.get(t.key) as TopicRuntime)]),
+    );
+    for (const r of fresh) await r.start(next.shutdownTimeoutMs);
+    current = next;
+    return plan;
   };
 
   return {
@@ -111,102 +122,46 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
     status,
     ports: () => boundPorts,
     async start() {
-      for (const p of parts) {
-        const warning = await p.prepare?.();
-        if (warning !== undefined) log.warn("target not checked at start", { reason: warning });
-      }
+      await prepare(topics.values());
       boundPorts = (await http.start()).ports;
       log.info("listening", { host: config.http.host, ports: boundPorts });
-      for (const p of parts) await p.sampling?.start();
-      for (const p of parts) {
-        p.topic.start(config.shutdownTimeoutMs);
-        p.lagPoller?.start();
-      }
-      refresher = setInterval(refreshGauges, GAUGE_REFRESH_MS);
+      for (const r of topics.values()) await r.start(config.shutdownTimeoutMs);
+      refresher = setInterval(() => {
+        const at = now();
+        for (const r of topics.values()) r.refreshGauges(at);
+      }, GAUGE_REFRESH_MS);
       refresher.unref();
-      log.info("started", { topics: parts.map((p) => p.topic.name) });
+      log.info("started", { topics: [...topics.values()].map((r) => r.name) });
+    },
+    reload(load) {
+      const run = reloading.then(async () => {
+        let plan: ReloadPlan;
+        try {
+          plan = await applyReload(load());
+        } catch (err) {
+          metrics.configReloads.inc({ result: "rejected" });
+          log.error("configuration not reloaded; running on the previous one", {
+            reason: errorText(err),
+          });
+          return undefined;
+        }
+        metrics.configReloads.inc({ result: "applied" });
+        log.info("configuration reloaded", { ...plan });
+        return plan;
+      });
+      reloading = run;
+      return run;
     },
     stop() {
       stopping ??= (async () => {
         if (refresher) clearInterval(refresher);
-        await Promise.all(parts.map((p) => p.topic.stop()));
-        await Promise.all(
-          parts.map(async (p) => {
-            await p.lagPoller?.stop();
-            await p.sampling?.stop(config.shutdownTimeoutMs);
-            await p.advisoryChannel?.close();
-          }),
-        );
+        await reloading;
+        await Promise.all([...topics.values()].map((r) => r.stop(current.shutdownTimeoutMs)));
         await http.stop();
         log.info("stopped");
         markStopped();
       })();
       return stopping;
     },
-  };
-}
-
-function buildTopic(
-  t: TopicConfig,
-  config: AppConfig,
-  logger: Logger,
-  connectors: TopicConnectors,
-  metrics: Metrics,
-  now: () => number,
-): TopicParts {
-  const log = logger.child({ component: "topic", topic: t.name });
-  const { source, target } = connectors;
-  initTopicMetrics(metrics, {
-    name: t.name,
-    workers: Array.from({ length: t.workers }, (_, n) => workerName(t.name, n)),
-    inspectKey: t.inspect,
-  });
-  let sampling: TopicSampler | undefined;
-  let advisoryChannel: AdvisoryChannel | undefined;
-  if (t.inspect !== undefined && t.ageMs !== undefined) {
-    const advisory = t.advisory;
-    if (advisory) {
-      const cluster = advisory.cluster === "source" ? source : target;
-      advisoryChannel = new AdvisoryChannel(() => cluster.openPublisher());
-    }
-    sampling = new TopicSampler({
-      topic: t,
-      stateDir: config.stateDir,
-      saveIntervalMs: config.stateSaveIntervalMs,
-      clock: { now },
-      log: log.child({ component: "limiter" }),
-      hooks: samplingHooks(metrics, t.name, t.inspect),
-      publishAdvisory: advisoryChannel?.publish,
-    });
-  }
-  const topic = new Topic(t, {
-    source,
-    target,
-    observer: topicObserver(metrics, t.name, (n) => workerName(t.name, n), t.inspect),
-    sampler: sampling?.sampler,
-    log,
-    now,
-    redactUrl,
-    // Status and logs show the client id; metric labels keep the stable `<name>_<n>`.
-    clientId: connectors.clientId,
-  });
-  const lagPoller = t.sourceMonitorUrl
-    ? createLagPoller({
-        name: t.name,
-        monitorUrl: t.sourceMonitorUrl,
-        channel: t.topic,
-        durable: t.name,
-        queueGroup: t.queued ? t.queueGroup : undefined,
-        intervalMs: LAG_POLL_MS,
-        metrics,
-        logger: log.child({ component: "lag" }),
-      })
-    : undefined;
-  return {
-    topic,
-    sampling,
-    advisoryChannel,
-    lagPoller,
-    ...(connectors.prepare ? { prepare: connectors.prepare } : {}),
   };
 }

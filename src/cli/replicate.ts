@@ -1,6 +1,7 @@
 /**
  * The replicate command: load the configuration, write the pid file, build and start the app,
- * map signals to stop(), and clean up at the end.
+ * and map signals: SIGTERM/SIGINT stop (a second one exits at once), SIGHUP reloads the
+ * configuration file, SIGUSR1 reopens the log file (after logrotate moved it).
  */
 import { createApp } from "../app";
 import type { AppDeps } from "../app";
@@ -42,6 +43,13 @@ export async function runReplicate(
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
+    process.on("SIGHUP", () => {
+      logger.info("reloading the configuration", { signal: "SIGHUP", file: config.file });
+      void app.reload(() => loadConfig({ file: args.config, topics: args.topics }));
+    });
+    process.on("SIGUSR1", () => {
+      void logger.reopen().then(() => logger.info("log file reopened", { signal: "SIGUSR1" }));
+    });
     await app.start();
     await app.stopped;
     await logger.close();

@@ -35,6 +35,11 @@ export interface Logger {
 /** The logger `createLogger` returns: `close()` flushes and releases the output. */
 export interface RootLogger extends Logger {
   close(): Promise<void>;
+  /**
+   * Opens the log file again by its path (after logrotate moved it): every line goes either to
+   * the old file or to the new one, never to both and never to neither. No-op without a file.
+   */
+  reopen(): Promise<void>;
 }
 
 export interface LoggerOptions {
@@ -51,8 +56,10 @@ const CLOSE_TIMEOUT_MS = 2000;
 
 export function createLogger(options: LoggerOptions): RootLogger {
   const stacks = options.level === "debug";
-  const { stream: output, owned } = openOutput(options);
-  const transport = new winston.transports.Stream({ stream: output });
+  const opened = openOutput(options);
+  const owned = opened.owned;
+  let output = opened.stream;
+  let transport = new winston.transports.Stream({ stream: output });
   const w = winston.createLogger({
     level: options.level,
     levels: { error: 0, warn: 1, info: 2, verbose: 3, debug: 4 },
@@ -80,6 +87,12 @@ export function createLogger(options: LoggerOptions): RootLogger {
     });
   };
 
+  const endOutput = (stream: NodeJS.WritableStream): Promise<void> =>
+    settle((done) => {
+      stream.once("finish", done);
+      stream.once("error", done);
+      stream.end();
+    });
   return {
     ...makeLogger(write, {}),
     close: async () => {
@@ -89,13 +102,23 @@ export function createLogger(options: LoggerOptions): RootLogger {
         transport.once("finish", done);
         w.end();
       });
-      if (owned) {
-        await settle((done) => {
-          output.once("finish", done);
-          output.once("error", done);
-          output.end();
-        });
-      }
+      if (owned) await endOutput(output);
+    },
+    reopen: async () => {
+      if (!owned || closed) return;
+      const next = openOutput(options).stream;
+      next.on("error", onOutputError);
+      const nextTransport = new winston.transports.Stream({ stream: next });
+      const [oldTransport, oldOutput] = [transport, output];
+      // In one turn: every line logged from here on goes to the new file only.
+      w.add(nextTransport);
+      w.remove(oldTransport);
+      [transport, output] = [nextTransport, next];
+      await settle((done) => {
+        oldTransport.once("finish", done);
+        oldTransport.end();
+      });
+      await endOutput(oldOutput);
     },
   };
 }

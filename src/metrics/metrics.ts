@@ -86,6 +86,7 @@ export interface Metrics {
   limiterNoKeyMsgs: FastCounter<TopicLabels>;
   stateSaveSeconds: Histogram<TopicLabels>;
   buildInfo: Gauge<"version">;
+  configReloads: Counter<"result">;
 }
 
 export interface MetricsOptions {
@@ -294,12 +295,18 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
       T,
       STATE_SAVE_BUCKETS,
     ),
+    configReloads: counter(
+      `${p}config_reloads_total`,
+      "Configuration reloads (SIGHUP) by result: applied, or rejected (the previous one kept)",
+      ["result"],
+    ),
     buildInfo: gauge(`${p}build_info`, "Always 1; the version label is the running version", [
       "version",
     ]),
   };
 
   metrics.buildInfo.set({ version: options.version ?? "unknown" }, 1);
+  for (const result of ["applied", "rejected"]) metrics.configReloads.inc({ result }, 0);
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   return metrics;
 }

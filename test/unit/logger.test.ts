@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -202,4 +202,35 @@ test("createTestLogger - level filter and errors as messages", () => {
   log.info("dropped");
   log.error("failed", { err: new Error("nope") });
   assert.deepEqual(log.entries, [{ level: "error", message: "failed", fields: { err: "nope" } }]);
+});
+
+test("logger - reopen after the file was moved: every line in exactly one of the two files", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sr-log-rotate-"));
+  const file = join(dir, "sr.log");
+  const logger = createLogger({ level: "info", format: "json", file });
+  let n = 0;
+  const burst = (count: number) => {
+    for (let i = 0; i < count; i++) logger.info("line", { n: n++ });
+  };
+  burst(500);
+  renameSync(file, `${file}.1`); // what logrotate does
+  burst(500); // still goes to the moved file until the reopen
+  const reopening = logger.reopen();
+  burst(500); // the new file
+  await reopening;
+  burst(500);
+  await logger.close();
+  const numbers = (f: string) =>
+    readFileSync(f, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { n: number }).n);
+  const old = numbers(`${file}.1`);
+  const fresh = numbers(file);
+  assert.deepEqual(
+    [...old, ...fresh],
+    Array.from({ length: 2000 }, (_, i) => i),
+  );
+  assert.equal(old.length, 1000);
+  rmSync(dir, { recursive: true, force: true });
 });
