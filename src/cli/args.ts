@@ -11,7 +11,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { version as packageVersion } from "../../package.json";
-import { CONFIG_ENV, ENV_VARS } from "../config";
+import { CONFIG_ENV, ENV_VARS, parseDuration } from "../config";
 import { ReplicatorError } from "../errors";
 
 export interface ReplicateArgs {
@@ -34,9 +34,21 @@ export interface DurablesArgs {
   json: boolean;
 }
 
+export interface AdvisoriesArgs {
+  kind: "advisories";
+  config?: string;
+  topic: string;
+  json: boolean;
+  /** Where to start: only new events, all that are kept, or those of the last `ms`. */
+  from: { kind: "new" } | { kind: "all" } | { kind: "since"; ms: number };
+  /** Only events whose value matches. */
+  filter?: RegExp;
+}
+
 export type CliArgs =
   | ReplicateArgs
   | DurablesArgs
+  | AdvisoriesArgs
   /** --help: print `text` to stdout, exit 0. */
   | { kind: "help"; text: string }
   /** --version: print `text` to stdout, exit 0. */
@@ -105,6 +117,46 @@ function buildProgram(version: string, output: string[], done: (args: CliArgs) =
         json: opts.json === true,
       });
     });
+  program
+    .command("advisories")
+    .description("print the topic's advisories as they come (time, event, value, age)")
+    .allowExcessArguments(false)
+    .option("--config <file>", CONFIG_HELP)
+    .requiredOption("--topic <name>", "the topic whose advisories to watch")
+    .option("--json", "one JSON document per line, as published")
+    .option("--since <duration>", "also the events of this last while (e.g. 1h, 30m)")
+    .option("--all", "also every event still kept")
+    .option("--filter <regex>", "only events whose value matches")
+    .action(
+      (opts: {
+        config?: string;
+        topic: string;
+        json?: boolean;
+        since?: string;
+        all?: boolean;
+        filter?: string;
+      }) => {
+        if (opts.since !== undefined && opts.all) {
+          throw usage(program, "give --since or --all, not both");
+        }
+        const since = opts.since === undefined ? undefined : parseDuration(opts.since);
+        if (opts.since !== undefined && since === undefined) {
+          throw usage(program, `--since: "${opts.since}" is not a duration (use e.g. 1h, 30m)`);
+        }
+        done({
+          kind: "advisories",
+          ...configOf(program, opts.config),
+          topic: nonEmpty(program, "--topic <name>", opts.topic),
+          json: opts.json === true,
+          from: opts.all
+            ? { kind: "all" }
+            : since !== undefined
+              ? { kind: "since", ms: since }
+              : { kind: "new" },
+          ...(opts.filter !== undefined ? { filter: regex(program, opts.filter) } : {}),
+        });
+      },
+    );
   program.addHelpText(
     "after",
     () =>
@@ -148,6 +200,14 @@ function nonEmpty(program: Command, option: string, value: string): string {
     );
   }
   return value;
+}
+
+function regex(program: Command, text: string): RegExp {
+  try {
+    return new RegExp(text);
+  } catch (err) {
+    throw usage(program, `--filter: ${(err as Error).message}`);
+  }
 }
 
 function usage(program: Command, message: string): UsageError {

@@ -8,6 +8,7 @@
 import type { AppDeps } from "../app";
 import { ConfigError, ReplicatorError, StartupError, errorText } from "../errors";
 import { parseArgs, UsageError } from "./args";
+import { runAdvisories } from "./advisories";
 import { runDurables } from "./durables";
 import type { CliIo } from "./io";
 import { runReplicate } from "./replicate";
@@ -38,6 +39,7 @@ async function run(
     return 0;
   }
   if (args.kind === "durables") return runDurables(args, io);
+  if (args.kind === "advisories") return runAdvisories(args, io);
   return runReplicate(args, io, appDeps);
 }
 

@@ -149,7 +149,8 @@ export async function startStreamAt(m: Management, stream: string, sequence: num
   await m.jsm.streams.purge(stream, { seq: sequence });
 }
 
-function credentials(e: Endpoint): { user?: string; pass?: string; token?: string } & {
+/** The official client's options for an endpoint's credentials. */
+export function credentials(e: Endpoint): { user?: string; pass?: string; token?: string } & {
   authenticator?: Authenticator;
 } {
   const a = e.auth;
