@@ -119,6 +119,7 @@ function buildProgram(version: string, output: string[], done: (args: CliArgs) =
     });
   program
     .command("advisories")
+    .alias("advisory-watch")
     .description("print the topic's advisories as they come (time, event, value, age)")
     .allowExcessArguments(false)
     .option("--config <file>", CONFIG_HELP)

@@ -47,6 +47,11 @@ test("args - advisories: --since, --all, --filter, --json; mistakes are usage er
   });
   const all = parseArgs(["advisories", "--topic=cmdb", "--all", "--filter", "^web"]);
   assert.ok(all.kind === "advisories" && all.from.kind === "all" && all.filter?.test("web1"));
+  assert.equal(
+    parseArgs(["advisory-watch", "--topic=t"]).kind,
+    "advisories",
+    "the original's name",
+  );
   assert.throws(() => parseArgs(["advisories", "--topic=t", "--all", "--since=1h"]), /not both/);
   assert.throws(() => parseArgs(["advisories", "--topic=t", "--since=1 hour"]), /not a duration/);
   assert.throws(() => parseArgs(["advisories", "--topic=t", "--filter=("]), /--filter:/);
