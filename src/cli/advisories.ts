@@ -45,7 +45,7 @@ export async function runAdvisories(args: AdvisoriesArgs, io: CliIo): Promise<nu
     await watch.close();
     return 0;
   }
-  const clientId = `${topic.name}_advisories_${randomBytes(4).toString("hex")}`;
+  const clientId = args.name ?? `${topic.name}_advisories_${randomBytes(4).toString("hex")}`;
   const session = await createStanConnector(topic, advisory.cluster).openAs(clientId);
   await watchChannel(session, advisory.target, startOf(args.from), print);
   const ended = session.ended.then((end) => end.reason !== "requested");

@@ -43,6 +43,8 @@ export interface AdvisoriesArgs {
   from: { kind: "new" } | { kind: "all" } | { kind: "since"; ms: number };
   /** Only events whose value matches. */
   filter?: RegExp;
+  /** The watcher's client id (connection name), as the original's --name. */
+  name?: string;
 }
 
 export type CliArgs =
@@ -128,6 +130,7 @@ function buildProgram(version: string, output: string[], done: (args: CliArgs) =
     .option("--since <duration>", "also the events of this last while (e.g. 1h, 30m)")
     .option("--all", "also every event still kept")
     .option("--filter <regex>", "only events whose value matches")
+    .option("--name <client-id>", "the watcher's client id (default: a unique one)")
     .action(
       (opts: {
         config?: string;
@@ -136,6 +139,7 @@ function buildProgram(version: string, output: string[], done: (args: CliArgs) =
         since?: string;
         all?: boolean;
         filter?: string;
+        name?: string;
       }) => {
         if (opts.since !== undefined && opts.all) {
           throw usage(program, "give --since or --all, not both");
@@ -155,6 +159,9 @@ function buildProgram(version: string, output: string[], done: (args: CliArgs) =
               ? { kind: "since", ms: since }
               : { kind: "new" },
           ...(opts.filter !== undefined ? { filter: regex(program, opts.filter) } : {}),
+          ...(opts.name !== undefined
+            ? { name: nonEmpty(program, "--name <client-id>", opts.name) }
+            : {}),
         });
       },
     );
