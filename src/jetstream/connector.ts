@@ -5,10 +5,8 @@
  */
 import type { TopicConfig, JetStreamTargetConfig } from "../config/types";
 import { ConnectionError, StartupError, errorText } from "../errors";
-import { endpointFor } from "../nats/endpoint";
+import { clusterEndpoints } from "../nats/endpoint";
 import type { Endpoint } from "../nats/endpoint";
-import { nkeySigner } from "../nats/nkey";
-import type { NkeySigner } from "../nats/nkey";
 import type { PublisherConnector, TargetConnector } from "../replicator/ports";
 import { workerName } from "../replicator/topic";
 import { CopyHeaders, messageId } from "./copy-headers";
@@ -40,19 +38,7 @@ export function createJetStreamConnector(topic: TopicConfig): JetStreamConnector
   const source = { sourceClusterId: topic.sourceClusterId, channel: topic.topic };
   const headers = new CopyHeaders({ ...source, replicator: topic.name });
   const idPrefix = messageId(source, 0).slice(0, -1);
-  const settings = {
-    ...(topic.disableTargetTls ? {} : { tls: topic.tls }),
-    auth: topic.targetAuth,
-  };
-  let signer: NkeySigner | undefined;
-  const signerFor = (seed: string): NkeySigner => (signer ??= nkeySigner(seed));
-  const attempts = new Map<number | "publisher", number>();
-  const nextEndpoint = (worker: number | "publisher"): Endpoint => {
-    const n = attempts.get(worker) ?? (typeof worker === "number" ? worker : 0);
-    attempts.set(worker, n + 1);
-    const urls = topic.targetUrls;
-    return endpointFor(urls[n % urls.length] ?? urls[0] ?? "", settings, signerFor);
-  };
+  const nextEndpoint = targetEndpoints(topic);
   const manage = <T>(e: Endpoint, job: (m: Management) => Promise<T>): Promise<T> =>
     withManagement(e, `${topic.name}_manage`, job);
   const connect = (e: Endpoint, name: string) => ({
@@ -129,14 +115,15 @@ export async function withManagement<T>(
   }
 }
 
+/** The target's servers in turn, with its TLS and credentials. */
+function targetEndpoints(topic: TopicConfig): (caller: number | string) => Endpoint {
+  const tls = topic.disableTargetTls ? {} : { tls: topic.tls };
+  return clusterEndpoints(topic.targetUrls, { ...tls, auth: topic.targetAuth });
+}
+
 /** The first server of a JetStream target, ready to dial (operator commands). */
 export function targetEndpoint(topic: TopicConfig): Endpoint {
-  const settings = {
-    ...(topic.disableTargetTls ? {} : { tls: topic.tls }),
-    auth: topic.targetAuth,
-  };
-  let signer: NkeySigner | undefined;
-  return endpointFor(topic.targetUrls[0] ?? "", settings, (seed) => (signer ??= nkeySigner(seed)));
+  return targetEndpoints(topic)(0);
 }
 
 function requireJetStream(topic: TopicConfig): JetStreamTargetConfig {

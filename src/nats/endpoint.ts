@@ -8,6 +8,7 @@ import { isIP } from "node:net";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import type { NatsAuth, TlsConfig } from "../config/types";
 import type { ConnectAuth } from "./handshake";
+import { nkeySigner } from "./nkey";
 import type { NkeySigner } from "./nkey";
 
 export interface Endpoint {
@@ -15,6 +16,26 @@ export interface Endpoint {
   url: string;
   tls?: TlsConnectionOptions;
   auth: ConnectAuth;
+}
+
+/**
+ * The servers of one cluster, tried in turn: each attempt of a caller (a worker, say) takes the
+ * next server of the list, so a dead one is passed over, and numbered callers start at different
+ * servers. TLS files are read at every attempt; one NKey signer serves every attempt.
+ */
+export function clusterEndpoints(
+  urls: readonly string[],
+  settings: { tls?: TlsConfig; auth?: NatsAuth },
+): (caller: number | string) => Endpoint {
+  let signer: NkeySigner | undefined;
+  const signerFor = (seed: string): NkeySigner => (signer ??= nkeySigner(seed));
+  const attempts = new Map<number | string, number>();
+  return (caller) => {
+    const n = attempts.get(caller) ?? (typeof caller === "number" ? caller : 0);
+    attempts.set(caller, n + 1);
+    const url = urls[n % urls.length] ?? urls[0] ?? "nats://localhost:4222";
+    return endpointFor(url, settings, signerFor);
+  };
 }
 
 /**

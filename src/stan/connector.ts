@@ -7,9 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { TopicConfig } from "../config/types";
-import { endpointFor } from "../nats/endpoint";
-import { nkeySigner } from "../nats/nkey";
-import type { NkeySigner } from "../nats/nkey";
+import { clusterEndpoints } from "../nats/endpoint";
 import type {
   PublisherConnector,
   SideName,
@@ -59,19 +57,10 @@ export function createStanConnector(
   const urls = side === "source" ? topic.sourceUrls : topic.targetUrls;
   const tlsDisabled = side === "source" ? topic.disableSourceTls : topic.disableTargetTls;
   const auth = side === "source" ? topic.sourceAuth : topic.targetAuth;
-  const settings = { ...(tlsDisabled ? {} : { tls: topic.tls }), auth };
-  let signer: NkeySigner | undefined;
-  const signerFor = (seed: string): NkeySigner => (signer ??= nkeySigner(seed));
-  // Each attempt takes the next server of the list, so a dead one is passed over.
-  const attempts = new Map<number | "advisor", number>();
-  const nextUrl = (worker: number | "advisor"): string => {
-    const n = attempts.get(worker) ?? (typeof worker === "number" ? worker : 0);
-    attempts.set(worker, n + 1);
-    return urls[n % urls.length] ?? urls[0] ?? "nats://localhost:4222";
-  };
+  const nextEndpoint = clusterEndpoints(urls, { ...(tlsDisabled ? {} : { tls: topic.tls }), auth });
   // Called per attempt: a certificate file that became unreadable rejects that attempt.
   const optionsFor = (worker: number | "advisor", clientId?: string): SessionOptions => {
-    const { url, tls, auth: credentials } = endpointFor(nextUrl(worker), settings, signerFor);
+    const { url, tls, auth: credentials } = nextEndpoint(worker);
     return {
       clusterId: side === "source" ? topic.sourceClusterId : topic.targetClusterId,
       clientId: clientId ?? stanClientId(topic, worker),
