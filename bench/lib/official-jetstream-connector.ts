@@ -9,17 +9,17 @@ import type { ConnectorsFor } from "../../src/adapters";
 import { productConnectors } from "../../src/adapters";
 import type { TopicConfig } from "../../src/config/types";
 import { ConnectionError, StartupError, errorText } from "../../src/errors";
+import { withManagement } from "../../src/jetstream/connector";
 import type { JetStreamConnector } from "../../src/jetstream/connector";
 import { messageId } from "../../src/jetstream/copy-headers";
 import {
   StreamProblem,
   ensureStream,
   lastCopiedSequence,
-  openManagement,
   startStreamAt,
 } from "../../src/jetstream/management";
 import type { Management } from "../../src/jetstream/management";
-import { endpointFor } from "../../src/nats/endpoint";
+import { clusterEndpoints } from "../../src/nats/endpoint";
 import type { Endpoint } from "../../src/nats/endpoint";
 import { workerName } from "../../src/replicator/topic";
 import { OfficialJetStreamSession } from "./official-jetstream";
@@ -34,35 +34,27 @@ export function createOfficialJetStreamConnector(topic: TopicConfig): JetStreamC
   const source = { sourceClusterId: topic.sourceClusterId, channel: topic.topic };
   const copy = { ...source, replicator: topic.name };
   const idPrefix = messageId(source, 0).slice(0, -1);
-  const settings = {
+  // The product's rotation over the target's servers; the sessions here take user/password
+  // and token only (an NKey or JWT endpoint is refused by `connect` below).
+  const nextEndpoint = clusterEndpoints(topic.targetUrls, {
     ...(topic.disableTargetTls ? {} : { tls: topic.tls }),
     auth: topic.targetAuth,
-  };
-  const attempts = new Map<number | "publisher", number>();
-  const nextEndpoint = (worker: number | "publisher"): Endpoint => {
-    const n = attempts.get(worker) ?? (typeof worker === "number" ? worker : 0);
-    attempts.set(worker, n + 1);
-    const urls = topic.targetUrls;
-    return endpointFor(urls[n % urls.length] ?? urls[0] ?? "", settings, () => {
-      throw new Error("the official-publish A/B supports user/password and token only");
-    });
-  };
-  const manage = async <T>(e: Endpoint, job: (m: Management) => Promise<T>): Promise<T> => {
-    const m = await openManagement(e, `${topic.name}_manage`, CONNECT_TIMEOUT_MS);
-    try {
-      return await job(m);
-    } finally {
-      await m.close();
-    }
-  };
-  const connect = (e: Endpoint, name: string): OfficialConnect => ({
-    url: e.url,
-    ...(e.tls !== undefined ? { tls: e.tls } : {}),
-    ...(e.auth.user !== undefined ? { user: e.auth.user, pass: e.auth.pass ?? "" } : {}),
-    ...(e.auth.token !== undefined ? { token: e.auth.token } : {}),
-    name,
-    timeoutMs: CONNECT_TIMEOUT_MS,
   });
+  const manage = <T>(e: Endpoint, job: (m: Management) => Promise<T>): Promise<T> =>
+    withManagement(e, `${topic.name}_manage`, job);
+  const connect = (e: Endpoint, name: string): OfficialConnect => {
+    if (e.auth.signNonce !== undefined) {
+      throw new Error("the official-publish A/B supports user/password and token only");
+    }
+    return {
+      url: e.url,
+      ...(e.tls !== undefined ? { tls: e.tls } : {}),
+      ...(e.auth.user !== undefined ? { user: e.auth.user, pass: e.auth.pass ?? "" } : {}),
+      ...(e.auth.token !== undefined ? { token: e.auth.token } : {}),
+      name,
+      timeoutMs: CONNECT_TIMEOUT_MS,
+    };
+  };
 
   return {
     openTarget: async (worker) => {
