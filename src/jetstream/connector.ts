@@ -7,7 +7,7 @@ import type { TopicConfig, JetStreamTargetConfig } from "../config/types";
 import { ConnectionError, StartupError, errorText } from "../errors";
 import { clusterEndpoints } from "../nats/endpoint";
 import type { Endpoint } from "../nats/endpoint";
-import type { PublisherConnector, TargetConnector } from "../replicator/ports";
+import type { PublisherConnector, TargetConnector, TargetSession } from "../replicator/ports";
 import { workerName } from "../replicator/topic";
 import { CopyHeaders, messageId } from "./copy-headers";
 import {
@@ -19,6 +19,7 @@ import {
 } from "./management";
 import type { Management } from "./management";
 import { JetStreamSession } from "./session";
+import type { JetStreamSessionOptions } from "./session";
 
 export interface JetStreamConnector extends TargetConnector, PublisherConnector {
   /**
@@ -30,7 +31,13 @@ export interface JetStreamConnector extends TargetConnector, PublisherConnector 
 
 const CONNECT_TIMEOUT_MS = 5_000;
 
-export function createJetStreamConnector(topic: TopicConfig): JetStreamConnector {
+/** Opens a session once the stream is checked (the benchmark's A/B gives another one). */
+export type OpenJetStreamSession = (o: JetStreamSessionOptions) => Promise<TargetSession>;
+
+export function createJetStreamConnector(
+  topic: TopicConfig,
+  openSession: OpenJetStreamSession = (o) => JetStreamSession.open(o),
+): JetStreamConnector {
   const cfg = requireJetStream(topic);
   // Ordered and the only writer: each copy names the previous one, and the stream's last copy
   // tells where to continue. Queued workers publish side by side: message ids only.
@@ -49,7 +56,7 @@ export function createJetStreamConnector(topic: TopicConfig): JetStreamConnector
     timeoutMs: CONNECT_TIMEOUT_MS,
   });
 
-  const openTarget = async (worker: number): Promise<JetStreamSession> => {
+  const openTarget = async (worker: number): Promise<TargetSession> => {
     const e = nextEndpoint(worker);
     let state: { chainFrom?: number; empty: boolean };
     try {
@@ -63,7 +70,7 @@ export function createJetStreamConnector(topic: TopicConfig): JetStreamConnector
     } catch (err) {
       throw new ConnectionError(errorText(err), { cause: err, retriable: true });
     }
-    return JetStreamSession.open({
+    return openSession({
       connect: connect(e, workerName(topic.name, worker)),
       stream: cfg.stream,
       publishTimeoutMs: topic.publishTimeoutMs,

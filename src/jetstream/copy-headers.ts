@@ -35,8 +35,12 @@ export class CopyHeaders {
   private readonly sequenceHead: Buffer;
   private readonly timestampHead: Buffer;
   private readonly tail: Buffer;
+  /** The last timestamp formatted: copies in a burst share their millisecond. */
+  private lastMs = Number.NaN;
+  private lastTimestamp = "";
 
-  constructor(o: CopyHeaderOptions) {
+  constructor(readonly source: CopyHeaderOptions) {
+    const o = source;
     const id = `${o.sourceClusterId}:${o.channel}:`;
     this.idHead = Buffer.from(`NATS/1.0\r\nNats-Msg-Id: ${id}`);
     this.expectHead = Buffer.from(`\r\nNats-Expected-Last-Msg-Id: ${id}`);
@@ -82,7 +86,11 @@ export class CopyHeaders {
     at += this.sequenceHead.copy(out, at);
     at = writeDecimal(out, at, sequence, digits);
     at += this.timestampHead.copy(out, at);
-    at += out.write(new Date(timestampMs).toISOString(), at, "latin1");
+    if (timestampMs !== this.lastMs) {
+      this.lastMs = timestampMs;
+      this.lastTimestamp = new Date(timestampMs).toISOString();
+    }
+    at += out.write(this.lastTimestamp, at, "latin1");
     return at + this.tail.copy(out, at);
   }
 
