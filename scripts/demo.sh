@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# npm run demo: installs the real NATS Streaming server if missing, then runs the local demo.
+# npm run demo [-- --jetstream] [-- --seconds N]: installs the real servers if missing
+# (nats-streaming-server, and nats-server for --jetstream), then runs the local demo
+# (scripts/demo.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-servers.sh

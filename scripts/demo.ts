@@ -1,151 +1,260 @@
 /**
- * `npm run demo`: two local STAN clusters (dc1 -> dc2), the replicator running
- * examples/demo.yaml as a real child process, a publisher of sample node registrations, and a
- * live progress line read from /metrics. Ctrl-C stops everything it started.
- * `npm run demo -- --seconds 20` stops by itself (used by the test suite).
+ * `npm run demo`: NATS Streaming dc1 -> the replicator -> NATS Streaming dc2, with
+ * examples/demo.yaml. `npm run demo -- --jetstream`: dc1 -> the replicator -> a JetStream server
+ * (nats-server -js), with examples/demo-jetstream.yaml: the migration bridge.
+ *
+ * The replicator runs as a real child process; a publisher sends node registrations to dc1 and
+ * each second one line per topic says what it received, copied and skipped (from /metrics).
+ * Ctrl-C (or `--seconds N`) stops the publisher, lets the replicator copy what is left, stops it,
+ * reads every target back and ends with one summary line whose "lost" comes from that reading.
+ * A second Ctrl-C stops everything at once. `--free-ports` takes free ports instead of the ones
+ * the example names (the tests use it). The pieces are in scripts/demo/.
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { NODE_FLAGS } from "../src/cli/node-flags";
-import { getFreePort, startStan, stopAll } from "../test/support/servers";
-import { connectStan, closeStan } from "../test/support/stan-client";
+import { getFreePorts } from "../test/support/servers";
+import { TopicCheck, passed, summaryLine } from "./demo/check";
+import type { TopicResult } from "./demo/check";
+import {
+  killAll,
+  startJetStreamServer,
+  startReplicator,
+  startStanServer,
+  stopChild,
+} from "./demo/processes";
+import type { DemoServer } from "./demo/processes";
+import { readTarget } from "./demo/read-back";
+import { fetchCounts, legend, loadTopics, progressLines } from "./demo/topics";
+import type { DemoTopic, TopicCounts } from "./demo/topics";
+import { HOSTS, RATE_PER_SECOND, Traffic } from "./demo/traffic";
 
 const REPO = path.resolve(__dirname, "..");
-const CONFIG = path.join(REPO, "examples/demo.yaml");
-/** The ports examples/demo.yaml names; `--free-ports` swaps them for free ones (tests). */
-const PORTS = { dc1: 14222, dc2: 14223, dc1Monitor: 18222, http: 9180 };
-const HOSTS = 300;
-const RATE_PER_SECOND = 500;
+const CHANNEL = "demo.registrations";
+/** How long the replicator may take to copy what was published before it stopped. */
+const DRAIN_TIMEOUT_MS = 30_000;
 
-function parseSeconds(argv: string[]): number | undefined {
-  const i = argv.indexOf("--seconds");
-  return i >= 0 ? Number(argv[i + 1]) : undefined;
+/** The ports each example names; `--free-ports` swaps every one for a free one. */
+const VARIANTS = {
+  stan: {
+    config: "examples/demo.yaml",
+    ports: { dc1: 14222, dc1Monitor: 18222, target: 14223, targetMonitor: 18223, http: 9180 },
+  },
+  jetstream: {
+    config: "examples/demo-jetstream.yaml",
+    ports: { dc1: 14222, dc1Monitor: 18222, target: 14224, targetMonitor: 18224, http: 9180 },
+  },
+};
+type Ports = (typeof VARIANTS)["stan"]["ports"];
+
+interface Args {
+  jetstream: boolean;
+  seconds?: number;
+  freePorts: boolean;
 }
 
-/** Sums every sample of a metric family in Prometheus text, optionally filtered by a label. */
-function sum(text: string, metric: string, label?: string): number {
-  let total = 0;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${metric}{`) && !line.startsWith(`${metric} `)) continue;
-    if (label && !line.includes(label)) continue;
-    total += Number(line.slice(line.lastIndexOf(" ") + 1)) || 0;
+function parseArgs(argv: string[]): Args {
+  const args: Args = { jetstream: false, freePorts: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--jetstream") args.jetstream = true;
+    else if (arg === "--free-ports") args.freePorts = true;
+    else if (arg === "--seconds") {
+      args.seconds = Number(argv[++i]);
+      if (!(args.seconds > 0)) usage(`--seconds needs a positive number`);
+    } else usage(arg === "--help" || arg === "-h" ? undefined : `unknown option ${arg}`);
   }
-  return total;
+  return args;
+}
+
+function usage(problem?: string): never {
+  if (problem) console.error(`demo: ${problem}`);
+  console.error("usage: npm run demo [-- [--jetstream] [--seconds N] [--free-ports]]");
+  process.exit(problem ? 2 : 0);
+}
+
+/** The example's YAML with every port (and the state directory) moved. */
+async function movedConfig(file: string, dir: string, ports: Ports): Promise<Ports> {
+  let yaml = readFileSync(file, "utf8").replace(/^state_dir: .*$/m, `state_dir: ${dir}/state`);
+  const keys = Object.keys(ports) as Array<keyof Ports>;
+  const free = await getFreePorts(keys.length);
+  const moved = { ...ports };
+  keys.forEach((key, i) => {
+    moved[key] = free[i] ?? 0;
+    yaml = yaml.replaceAll(`:${ports[key]}`, `:${moved[key]}`); // URLs
+    yaml = yaml.replaceAll(`: ${ports[key]}\n`, `: ${moved[key]}\n`); // http_port
+  });
+  writeFileSync(path.join(dir, "demo.yaml"), yaml);
+  return moved;
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const seconds = parseSeconds(argv);
-  const dir = path.join(REPO, ".tmp/demo");
+  const args = parseArgs(process.argv.slice(2));
+  const variant = VARIANTS[args.jetstream ? "jetstream" : "stan"];
+  // Tests run with free ports beside a demo someone may be running: a directory of their own.
+  const dir = path.join(REPO, args.freePorts ? `.tmp/demo-${process.pid}` : ".tmp/demo");
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  let config = CONFIG;
-  const ports = { ...PORTS };
-  if (argv.includes("--free-ports")) {
-    let yaml = readFileSync(CONFIG, "utf8");
-    for (const key of Object.keys(ports) as Array<keyof typeof ports>) {
-      ports[key] = await getFreePort();
-      yaml = yaml.replaceAll(`:${PORTS[key]}`, `:${ports[key]}`); // URLs
-      yaml = yaml.replaceAll(`: ${PORTS[key]}\n`, `: ${ports[key]}\n`); // http_port
-    }
+  if (args.freePorts) process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  let config = path.join(REPO, variant.config);
+  let ports = variant.ports;
+  if (args.freePorts) {
+    ports = await movedConfig(config, path.relative(REPO, dir), ports);
     config = path.join(dir, "demo.yaml");
-    writeFileSync(config, yaml);
   }
+  const { topics } = loadTopics(config);
   const metricsUrl = `http://127.0.0.1:${ports.http}/metrics`;
 
+  const dc1Ports = { client: ports.dc1, monitor: ports.dc1Monitor };
+  const targetPorts = { client: ports.target, monitor: ports.targetMonitor };
+  const where = args.jetstream ? "a JetStream server (nats-server -js)" : "NATS Streaming dc2";
   console.log(
-    `starting NATS Streaming dc1 on 127.0.0.1:${ports.dc1} and dc2 on 127.0.0.1:${ports.dc2}`,
+    `starting NATS Streaming dc1 on 127.0.0.1:${ports.dc1} and ${where} on 127.0.0.1:${ports.target}`,
   );
-  const dc1 = await startStan({
-    clusterId: "dc1",
-    port: ports.dc1,
-    store: "FILE",
-    monitorPort: ports.dc1Monitor,
-  });
-  await startStan({ clusterId: "dc2", port: ports.dc2, store: "FILE" });
+  const logs = path.join(dir, "logs");
+  const dc1 = await startStanServer("dc1", dc1Ports, logs);
+  const target = args.jetstream
+    ? await startJetStreamServer("js", targetPorts, logs)
+    : await startStanServer("dc2", targetPorts, logs);
 
   console.log(`starting the replicator: stream-replicator --config ${path.relative(REPO, config)}`);
-  const replicator = spawn(
-    process.execPath,
-    [...NODE_FLAGS, "--import", "tsx", path.join(REPO, "src/main.ts"), "--config", config],
-    {
-      cwd: REPO,
-      stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, SR_LOG_LEVEL: "warn" },
-    },
-  );
-  const exited = new Promise<number | null>((resolve) => replicator.on("exit", resolve));
-
-  const publisher = await connectStan(dc1.url, "dc1", "demo-publisher");
-  let published = 0;
-  const publishTimer = setInterval(() => {
-    for (let i = 0; i < RATE_PER_SECOND / 10; i++) {
-      const n = published++;
-      const doc = {
-        sender: `node${n % HOSTS}.dc1.example.net`,
-        changed: n % 97 === 0,
-        facts: { os: "debian", uptime: n },
-        time: new Date().toISOString(),
-      };
-      publisher.publish("demo.registrations", Buffer.from(JSON.stringify(doc)));
-    }
-  }, 100);
-
+  const replicator = startReplicator(config, NODE_FLAGS);
+  const exited = new Promise<number | null>((resolve) => replicator.once("exit", resolve));
+  const traffic = await Traffic.start(dc1.url, "dc1", CHANNEL);
+  for (const line of legend(topics, `dc1 ${CHANNEL}`)) console.log(line);
   console.log(
-    `publishing ${RATE_PER_SECOND} registrations/s from ${HOSTS} nodes to dc1 demo.registrations`,
+    `publishing ${RATE_PER_SECOND} registrations/s from ${HOSTS} nodes to dc1 ${CHANNEL}`,
   );
   console.log(
     `metrics: ${metricsUrl}   health: http://127.0.0.1:${ports.http}/healthz   Ctrl-C to stop\n`,
   );
 
-  let last = { received: 0, copied: 0, skipped: 0 };
-  const progressTimer = setInterval(async () => {
-    try {
-      const text = await (await fetch(metricsUrl)).text();
-      const now = {
-        received: sum(text, "stream_replicator_received_msgs"),
-        copied: sum(text, "stream_replicator_copied_msgs"),
-        skipped: sum(text, "stream_replicator_limiter_memory_skipped"),
-      };
-      const advisories = sum(text, "stream_replicator_advisories_timeout");
-      console.log(
-        `received ${now.received - last.received}/s  copied ${now.copied - last.copied}/s  ` +
-          `skipped ${now.skipped - last.skipped}/s  | totals: received ${now.received} copied ${now.copied} ` +
-          `skipped ${now.skipped} timeout-advisories ${advisories}`,
-      );
-      last = now;
-    } catch {
-      console.log("waiting for the replicator's /metrics ...");
-    }
+  let stopping = false;
+  const started = Date.now();
+  let last = { at: started, published: 0, counts: new Map<string, TopicCounts>() };
+  const progressTimer = setInterval(() => {
+    void fetchCounts(metricsUrl).then(
+      (counts) => {
+        if (stopping) return;
+        const at = Date.now();
+        const seconds = (at - last.at) / 1000;
+        const rate = Math.round((traffic.published - last.published) / seconds);
+        const elapsed = String(Math.round((at - started) / 1000)).padStart(3);
+        console.log(`[${elapsed} s] published ${rate}/s, ${traffic.published} in all`);
+        const lines = progressLines(topics, counts, { counts: last.counts, seconds });
+        for (const line of lines) console.log(line);
+        last = { at, published: traffic.published, counts };
+      },
+      () => {
+        if (!stopping) console.log("waiting for the replicator's /metrics ...");
+      },
+    );
   }, 1000);
 
-  let stopping = false;
   const stop = async (): Promise<void> => {
-    if (stopping) return;
+    if (stopping) {
+      console.log("\nstopping everything at once (the targets are not read back)");
+      killAll();
+      process.exit(130);
+    }
     stopping = true;
-    clearInterval(publishTimer);
     clearInterval(progressTimer);
-    console.log("\nstopping: replicator, publisher, servers");
-    replicator.kill("SIGTERM");
-    const code = await exited;
-    await closeStan(publisher).catch(() => undefined);
-    await stopAll();
-    process.exit(code === 0 ? 0 : 1);
+    let ok = true;
+    try {
+      await traffic.stop();
+      console.log(
+        `\nstopping: publisher (${traffic.acked} published); the replicator copies the rest ` +
+          `(Ctrl-C again to stop at once)`,
+      );
+      await drain(dc1.monitorUrl, CHANNEL, topics);
+      const counts = await fetchCounts(metricsUrl);
+      for (const line of progressLines(topics, counts)) console.log(line);
+      console.log("stopping: replicator");
+      const code = await stopChild(replicator);
+      if (code !== 0) {
+        console.log(`the replicator exited with code ${code}`);
+        ok = false;
+      }
+      console.log("reading the targets back");
+      const results: TopicResult[] = [];
+      for (const t of topics) {
+        const check = new TopicCheck(t, traffic);
+        await readTarget(t.config, target, check.visit);
+        const result = check.result(counts.get(t.name));
+        console.log(result.line);
+        results.push(result);
+      }
+      await stopServers([dc1, target]);
+      ok = passed(results) && ok;
+      console.log(summaryLine(traffic, results, counts));
+    } catch (err) {
+      console.log(`the demo's check failed: ${err instanceof Error ? err.message : String(err)}`);
+      ok = false;
+    }
+    killAll();
+    process.exit(ok ? 0 : 1);
   };
   process.on("SIGINT", () => void stop());
   process.on("SIGTERM", () => void stop());
-  void exited.then(() => {
-    if (!stopping) {
-      console.error("the replicator exited unexpectedly");
-      void stop();
-    }
+  void exited.then((code) => {
+    if (stopping) return;
+    console.error(`the replicator exited unexpectedly (code ${code})`);
+    killAll();
+    process.exit(1);
   });
-  if (seconds !== undefined) setTimeout(() => void stop(), seconds * 1000);
+  if (args.seconds !== undefined) setTimeout(() => void stop(), args.seconds * 1000);
 }
 
-main().catch(async (err: unknown) => {
+/**
+ * Waits until the source has delivered every message of the channel to each topic's durable
+ * (a queue group counts as one) and has its acknowledgement: the source's own view, so
+ * redeliveries cannot make it look done early.
+ */
+async function drain(monitorUrl: string, channel: string, topics: DemoTopic[]): Promise<void> {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  let behind = "the source's monitoring endpoint did not answer";
+  for (;;) {
+    try {
+      const res = await fetch(`${monitorUrl}/streaming/channelsz?channel=${channel}&subs=1`);
+      const info = (await res.json()) as {
+        last_seq: number;
+        subscriptions?: Array<{
+          durable_name?: string;
+          queue_name?: string;
+          last_sent: number;
+          pending_count: number;
+        }>;
+      };
+      const groups = new Map<string, { sent: number; pending: number }>();
+      for (const sub of info.subscriptions ?? []) {
+        const key = sub.queue_name || sub.durable_name || "";
+        const g = groups.get(key) ?? { sent: 0, pending: 0 };
+        groups.set(key, {
+          sent: Math.max(g.sent, sub.last_sent),
+          pending: g.pending + sub.pending_count,
+        });
+      }
+      const open = [...groups.entries()].filter(([, g]) => g.sent < info.last_seq || g.pending > 0);
+      const readers = topics.filter((t) => t.config.topic === channel).length;
+      if (groups.size >= readers && open.length === 0) return;
+      behind = `${readers - groups.size + open.length} of ${readers} topics still copying`;
+    } catch {
+      // asked again below
+    }
+    if (Date.now() > deadline) {
+      console.log(`not caught up within ${DRAIN_TIMEOUT_MS} ms: ${behind}`);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function stopServers(servers: DemoServer[]): Promise<void> {
+  await Promise.all(servers.map((s) => stopChild(s.child)));
+}
+
+main().catch((err: unknown) => {
   console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
-  await stopAll();
+  killAll();
   process.exit(1);
 });
