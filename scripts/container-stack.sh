@@ -11,13 +11,13 @@
 #                                                 name, built locally under the same names and tags
 #                                                 when missing (once per machine: kept in the engine)
 #   bash scripts/container-stack.sh stand-in IMAGE one stand-in by name, used yet or not (e.g.
-#                                                 nats:2.14.9-alpine3.22 for a JetStream profile)
+#                                                 nats:2.14.9-alpine3.22, compose's bridge profile)
 #   bash scripts/container-stack.sh build [TAG]   the project image from the unchanged Dockerfile
 #                                                 (default TAG stream-replicator:local; its deps and
 #                                                 traffic stages as TAG-deps, TAG-traffic); prints its size
 #   bash scripts/container-stack.sh compose ARGS  docker-compose -p stream-replicator-check ARGS
-#   bash scripts/container-stack.sh down          removes that compose project (containers, network,
-#                                                 volumes) and the containers and volumes labelled
+#   bash scripts/container-stack.sh down          removes that compose project (containers of every
+#                                                 profile, network, volumes) and those labelled
 #                                                 io.stream-replicator.check
 #   bash scripts/container-stack.sh stop-engine   stops the dockerd this script started (by its pid)
 #   bash scripts/container-stack.sh lock [SECS]   takes the machine-wide lock of the check, prints
@@ -34,9 +34,10 @@
 # reachable); otherwise it is built here, labelled io.stream-replicator.stand-in=<hash of its
 # recipe and base>, and rebuilt only when that hash changes. A new stand-in is a folder with a
 # Dockerfile plus a line in stand_in_recipe() and, if its build context needs files from outside,
-# in stand_in_context(). nats:<version>-alpine<release> (nats-server, for a JetStream profile)
-# has one already: naming that image in compose.yaml is all it takes to build it here. Images
-# built on a stand-in inherit its label; `build` removes the dangling ones (earlier builds).
+# in stand_in_context(). nats:<version>-alpine<release> (nats-server with JetStream, the bridge
+# profile's target) is built from tools/bin's nats-server when that is the version of the tag,
+# else go-installed once. Images built on a stand-in inherit its label; `build` removes the
+# dangling ones (earlier builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
@@ -417,7 +418,7 @@ cmd_down() {
     say "down: no engine answers; nothing to remove"
     return 0
   }
-  compose --profile demo down --volumes --remove-orphans --timeout 20 > /dev/null 2>&1 || true
+  compose --profile demo --profile bridge down --volumes --remove-orphans --timeout 20 > /dev/null 2>&1 || true
   local ids=()
   mapfile -t ids < <(docker ps -aq --filter "label=$CHECK_LABEL")
   [[ ${#ids[@]} -eq 0 ]] || docker rm -f "${ids[@]}" > /dev/null

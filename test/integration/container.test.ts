@@ -5,7 +5,8 @@
 //   when missing (a machine without one fails here, it is not skipped), the upstream images are
 //   stood in for by local builds under the same names, the image is built from the Dockerfile as
 //   it is and run the way the README and the Kubernetes manifest run it, then compose.yaml's
-//   stack (every service but grafana) and its demo profile run with messages flowing through.
+//   stack (every service but grafana), its demo profile and its bridge profile (a JetStream
+//   server and a second replicator, dc1 -> JetStream) run with messages flowing through.
 // The engine and the stack are the machine's, so one check at a time holds the script's lock.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
@@ -15,6 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { stringify } from "yaml";
+import { readStream, waitForStreamCount } from "../support/jetstream-client";
 import { getFreePort, getFreePorts, startStan, stopAll } from "../support/servers";
 import { numberedPayloads, publishAll, readAll, waitFor } from "../support/stan-client";
 
@@ -32,6 +34,12 @@ const BUILD_TIMEOUT_MS = 300_000;
 const LOCK_WAIT_S = 900;
 /** `docker stop`'s default: SIGTERM, then SIGKILL after this long. */
 const STOP_TIMEOUT_S = 10;
+/** examples/compose/bridge.yaml: dc1's channel into this stream, under this durable name. */
+const BRIDGE_STREAM = "REGISTRATIONS";
+const BRIDGE_NAME = "registrations_to_jetstream";
+/** examples/compose/sr.yaml's registrations topic: its default name. */
+const REPLICATOR_NAME = "registrations_demo_registrations_stream_replicator";
+const CHANNEL = "demo.registrations";
 
 interface Run {
   code: number;
@@ -147,6 +155,33 @@ describe("container files - offline checks (scripts/check-container.sh)", () => 
       );
     });
   }
+
+  // The bridge profile's files (check-container.sh checks the default and demo profiles).
+  test("bridge - compose.yaml is valid with the bridge profile; examples/compose/bridge.yaml passes --validate", async () => {
+    ok(
+      await run("docker-compose", [
+        "-f",
+        "compose.yaml",
+        "--profile",
+        "demo",
+        "--profile",
+        "bridge",
+        "config",
+        "-q",
+      ]),
+      "docker-compose --profile demo --profile bridge config",
+    );
+    const validate = await run(process.execPath, [
+      "--import",
+      "tsx",
+      "src/main.ts",
+      "--validate",
+      "--config",
+      "examples/compose/bridge.yaml",
+    ]);
+    ok(validate, "--validate examples/compose/bridge.yaml");
+    assert.match(validate.stdout, /valid \(topics: registrations\)/);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -512,63 +547,24 @@ describe("container under a real Docker engine (scripts/container-stack.sh)", ()
     { timeout: 300_000 },
     async (t) => {
       needs("engine");
-      const ports = await getFreePorts(6);
+      // Every port variable, the bridge profile's too: each compose command gets the same
+      // environment, or compose would recreate the services whose ports changed.
       const names = ["DC1_PORT", "DC1_MONITOR_PORT", "DC2_PORT", "DC2_MONITOR_PORT"];
-      names.push("REPLICATOR_PORT", "PROMETHEUS_PORT");
+      names.push("REPLICATOR_PORT", "PROMETHEUS_PORT", "NATS_PORT", "NATS_MONITOR_PORT");
+      names.push("BRIDGE_PORT");
+      const ports = await getFreePorts(names.length);
       compose.env = Object.fromEntries(names.map((n, i) => [n, String(ports[i])]));
-      const events = spawn(
-        "docker",
-        [
-          "events",
-          "--filter",
-          `label=com.docker.compose.project=${PROJECT}`,
-          "--filter",
-          "type=container",
-          "--format",
-          "{{json .}}",
-        ],
-        { stdio: ["ignore", "pipe", "ignore"] },
+      const at = await upInOrder(
+        t,
+        [],
+        ["dc1", "dc2", "replicator", "prometheus"],
+        compose.env,
+        () => {
+          compose.up = true;
+        },
       );
-      let eventText = "";
-      events.stdout.on("data", (d: Buffer) => (eventText += d.toString()));
-      try {
-        const t0 = Date.now();
-        const up = await stack(
-          ["compose", "up", "--detach", "--build", "dc1", "dc2", "replicator", "prometheus"],
-          { timeoutMs: 240_000, env: compose.env },
-        );
-        compose.up = true;
-        ok(up, "docker-compose up");
-        t.diagnostic(`docker-compose up returned after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        const services = ["dc1", "dc2", "replicator", "prometheus"];
-        await waitFor(
-          async () => {
-            for (const s of services) {
-              if ((await health(s)) !== "healthy") return false;
-            }
-            return true;
-          },
-          { timeoutMs: 90_000, intervalMs: 500, message: `${services.join(", ")} healthy` },
-        );
-        t.diagnostic(`up and healthy in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      } finally {
-        events.kill();
-      }
       // Order, from the engine's own events: a service starts only after what it depends on is
       // healthy.
-      const seen = parseEvents(eventText);
-      const first = seen[0]?.time ?? 0;
-      t.diagnostic(
-        seen
-          .filter((e) => /^(create|start|health_status)/.test(e.status))
-          .map((e) => `+${((e.time - first) / 1e9).toFixed(1)} s ${e.service} ${e.status}`)
-          .join("; "),
-      );
-      const at = (service: string, status: string): number => {
-        const time = seen.find((e) => e.service === service && e.status === status)?.time;
-        assert.ok(time !== undefined, `event ${status} of ${service}; saw:\n${eventText}`);
-        return time;
-      };
       assert.ok(
         at("replicator", "start") > at("dc1", "health_status: healthy"),
         "dc1 before the replicator",
@@ -610,25 +606,8 @@ describe("container under a real Docker engine (scripts/container-stack.sh)", ()
     { timeout: 90_000 },
     async () => {
       assert.ok(compose.up, "needs the stack of the previous tests");
-      const prometheus = `http://127.0.0.1:${compose.env.PROMETHEUS_PORT}`;
-      const query = async (q: string): Promise<number | undefined> => {
-        const res = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(q)}`);
-        const body = (await res.json()) as { data: { result: Array<{ value: [number, string] }> } };
-        const value = body.data.result[0]?.value[1];
-        return value === undefined ? undefined : Number(value);
-      };
       // scrape_interval 15s: the first scrape and the one after the messages come within 30 s.
-      await waitFor(async () => (await query('up{job="stream-replicator"}')) === 1, {
-        timeoutMs: 45_000,
-        intervalMs: 1000,
-        message: 'up{job="stream-replicator"} == 1',
-      });
-      await waitFor(
-        async () =>
-          ((await query('sum(stream_replicator_copied_msgs{name=~"registrations_.*"})')) ?? 0) >=
-          300,
-        { timeoutMs: 45_000, intervalMs: 1000, message: "copied_msgs of registrations >= 300" },
-      );
+      await prometheusSees(compose.env, "replicator:9180", REPLICATOR_NAME, 300, 45_000);
     },
   );
 
@@ -675,10 +654,198 @@ describe("container under a real Docker engine (scripts/container-stack.sh)", ()
       assert.match(await serviceLogs("traffic"), /traffic: connected to nats:\/\/dc1:4222/);
     },
   );
+
+  // The bridge profile: NATS Streaming dc1 -> a second replicator -> JetStream (nats).
+  const bridge = { up: false };
+
+  test(
+    "compose bridge profile - the JetStream server and the bridge come up healthy, the bridge after dc1 and nats; it is ready (stream created)",
+    { timeout: 300_000 },
+    async (t) => {
+      assert.ok(compose.up, "needs the stack of the previous tests");
+      // Live: the traffic generator still publishes while the bridge starts and catches up.
+      const at = await upInOrder(t, ["bridge"], ["nats", "bridge"], compose.env, () => {
+        bridge.up = true;
+      });
+      assert.ok(
+        at("bridge", "start") > at("nats", "health_status: healthy"),
+        "nats before the bridge",
+      );
+      // dc1 has been healthy since the first compose test; compose checked it again.
+      assert.equal(await health("dc1"), "healthy", "dc1");
+      // Readiness: both sessions up, the stream checked (here: created) by the bridge.
+      const base = `http://127.0.0.1:${compose.env.BRIDGE_PORT}`;
+      await waitFor(async () => (await httpStatus(`${base}/healthz`)) === 200, {
+        timeoutMs: 30_000,
+        message: `bridge /healthz 200; its log:\n${(await serviceLogs("bridge")).slice(-2000)}`,
+      });
+    },
+  );
+
+  test(
+    "compose bridge profile - dc1's channel arrives in the JetStream stream exactly once, in order, stream sequence = channel sequence",
+    { timeout: 150_000 },
+    async (t) => {
+      assert.ok(bridge.up, "needs the bridge of the previous test");
+      // The traffic generator stops, so that the channel has a last message to wait for; 300
+      // numbered messages follow it.
+      ok(
+        await stack(["compose", "--profile", "demo", "stop", "--timeout", "10", "traffic"], {
+          env: compose.env,
+        }),
+        "docker-compose stop traffic",
+      );
+      const dc1 = `nats://127.0.0.1:${compose.env.DC1_PORT}`;
+      const js = `nats://127.0.0.1:${compose.env.NATS_PORT}`;
+      const payloads = numberedPayloads(300, "bridge");
+      await publishAll(dc1, "dc1", CHANNEL, payloads);
+      const res = await fetch(
+        `http://127.0.0.1:${compose.env.DC1_MONITOR_PORT}/streaming/channelsz?channel=${CHANNEL}`,
+      );
+      const channel = (await res.json()) as { msgs: number; first_seq: number; last_seq: number };
+      assert.equal(channel.first_seq, 1, "dc1 keeps the whole channel");
+      t.diagnostic(`dc1 ${CHANNEL}: ${channel.msgs} messages`);
+      await waitForStreamCount(js, BRIDGE_STREAM, channel.msgs, 60_000);
+      await new Promise((resolve) => setTimeout(resolve, 500)); // room for an extra copy
+      const [stored, source] = await Promise.all([
+        readStream(js, BRIDGE_STREAM),
+        readAll(dc1, "dc1", CHANNEL, { expect: channel.msgs, timeoutMs: 30_000 }),
+      ]);
+      assert.equal(source.length, channel.msgs, "the whole channel read from dc1");
+      assert.equal(stored.length, channel.msgs, "as many messages in the stream as in the channel");
+      assert.deepEqual(
+        stored.map((m) => m.seq),
+        source.map((m) => m.seq),
+        "stream sequence = channel sequence (align_sequences)",
+      );
+      assert.ok(
+        stored.every((m, i) => m.data.equals(source[i]?.data ?? Buffer.alloc(0))),
+        "each message's payload, in the channel's order",
+      );
+      for (const m of stored) {
+        assert.equal(m.subject, CHANNEL);
+        assert.equal(m.headers["Nats-Msg-Id"], `dc1:${CHANNEL}:${m.seq}`);
+        assert.equal(m.headers["Nats-Streaming-Sequence"], String(m.seq));
+        assert.equal(m.headers["Stream-Replicator"], BRIDGE_NAME);
+      }
+      assert.deepEqual(
+        stored.slice(-payloads.length).map((m) => m.data.toString()),
+        payloads.map((p) => p.toString()),
+        "the 300 numbered messages last, in order",
+      );
+    },
+  );
+
+  test(
+    "compose bridge profile - Prometheus finds and scrapes the bridge too (up == 1) and sees what it copied",
+    { timeout: 90_000 },
+    async () => {
+      assert.ok(bridge.up, "needs the bridge of the previous tests");
+      // A DNS refresh (10 s) finds the target, the next scrape (15 s) reads it.
+      await prometheusSees(compose.env, "bridge:9180", BRIDGE_NAME, 300, 60_000);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
 // Helpers of the real-engine tests.
+
+/**
+ * `docker-compose [--profile P]... up --detach --build SERVICES` while watching the engine's
+ * events, then waits until every one of SERVICES is healthy. Returns when each service's event
+ * happened (`at(service, status)`, nanoseconds), to assert the start order; the events are
+ * a diagnostic. `started` runs once compose was asked (there is something to take down).
+ */
+async function upInOrder(
+  t: { diagnostic(message: string): void },
+  profiles: string[],
+  services: string[],
+  env: Record<string, string>,
+  started: () => void,
+): Promise<(service: string, status: string) => number> {
+  const args = [...profiles.flatMap((p) => ["--profile", p]), "up", "--detach", "--build"];
+  args.push(...services);
+  const events = spawn(
+    "docker",
+    [
+      "events",
+      "--filter",
+      `label=com.docker.compose.project=${PROJECT}`,
+      "--filter",
+      "type=container",
+      "--format",
+      "{{json .}}",
+    ],
+    { stdio: ["ignore", "pipe", "ignore"] },
+  );
+  let eventText = "";
+  events.stdout.on("data", (d: Buffer) => (eventText += d.toString()));
+  try {
+    const t0 = Date.now();
+    const up = await stack(["compose", ...args], { timeoutMs: 240_000, env });
+    started();
+    ok(up, `docker-compose ${args.join(" ")}`);
+    t.diagnostic(`docker-compose up returned after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    await waitFor(
+      async () => {
+        for (const s of services) {
+          if ((await health(s)) !== "healthy") return false;
+        }
+        return true;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, message: `${services.join(", ")} healthy` },
+    );
+    t.diagnostic(`up and healthy in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  } finally {
+    events.kill();
+  }
+  const seen = parseEvents(eventText);
+  const first = seen[0]?.time ?? 0;
+  t.diagnostic(
+    seen
+      .filter((e) => /^(create|start|health_status)/.test(e.status))
+      .map((e) => `+${((e.time - first) / 1e9).toFixed(1)} s ${e.service} ${e.status}`)
+      .join("; "),
+  );
+  return (service, status) => {
+    const time = seen.find((e) => e.service === service && e.status === status)?.time;
+    assert.ok(time !== undefined, `event ${status} of ${service}; saw:\n${eventText}`);
+    return time;
+  };
+}
+
+/**
+ * Waits until the stack's Prometheus scrapes `instance` of the job stream-replicator (up == 1)
+ * and has at least `count` copied messages of the topic `name` from it.
+ */
+async function prometheusSees(
+  env: Record<string, string>,
+  instance: string,
+  name: string,
+  count: number,
+  upTimeoutMs: number,
+): Promise<void> {
+  const query = async (q: string): Promise<number | undefined> => {
+    const url = `http://127.0.0.1:${env.PROMETHEUS_PORT}/api/v1/query?query=${encodeURIComponent(q)}`;
+    const body = (await (await fetch(url)).json()) as {
+      data: { result: Array<{ value: [number, string] }> };
+    };
+    const value = body.data.result[0]?.value[1];
+    return value === undefined ? undefined : Number(value);
+  };
+  const up = `up{job="stream-replicator",instance="${instance}"}`;
+  await waitFor(async () => (await query(up)) === 1, {
+    timeoutMs: upTimeoutMs,
+    intervalMs: 1000,
+    message: `${up} == 1`,
+  });
+  const copied = `sum(stream_replicator_copied_msgs{instance="${instance}",name="${name}"})`;
+  await waitFor(async () => ((await query(copied)) ?? 0) >= count, {
+    timeoutMs: 45_000,
+    intervalMs: 1000,
+    message: `${copied} >= ${count}`,
+  });
+}
 
 async function inspectEngine(): Promise<{ driver: string }> {
   const out = ok(await docker(["info", "--format", "{{.Driver}}"]), "docker info");
