@@ -66,9 +66,12 @@ export class NoRespondersError extends Error {
 
 const PING = Buffer.from("PING\r\n");
 const PONG = Buffer.from("PONG\r\n");
-/** Defaults of our own pings: a half-open connection is found within 4-6 s. */
-const PING_INTERVAL_MS = 2_000;
-const MAX_PINGS_OUT = 2;
+/**
+ * Defaults of our own pings: a half-open connection is found within 9-12 s, and a process short
+ * of CPU for a few seconds does not drop a healthy connection.
+ */
+const PING_INTERVAL_MS = 3_000;
+const MAX_PINGS_OUT = 3;
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export class NatsConnection {

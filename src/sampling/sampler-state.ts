@@ -54,12 +54,13 @@ export class SamplerState {
     const { ageMs, clock, log, copied, seen } = this.o;
     await ensureStateDir(this.o.dir);
     const now = clock.now();
-    const { loaded, warning, stale } = await loadState(
+    const { loaded, warning, stale, missing } = await loadState(
       this.file,
       { ageMs, now, expect: this.meta },
       copied,
     );
-    if (warning) log.warn("limiter state not loaded, starting empty", { warning });
+    if (missing) log.info("no limiter state yet, starting empty", { file: this.file });
+    else if (warning) log.warn("limiter state not loaded, starting empty", { warning });
     else log.info("limiter state loaded", { restored: loaded, stale, file: this.file });
     if (seen && this.seenFile) {
       const result = await loadState(this.seenFile, { ageMs, now, expect: this.seenMeta }, seen);

@@ -62,6 +62,8 @@ export interface LoadResult {
   stale: number;
   /** Set when the file was missing, unreadable or invalid; one line fit for a log. */
   warning?: string;
+  /** There was no file: a first start, not a problem. */
+  missing?: true;
 }
 
 /** `<stateDir>/<topic>.state.jsonl`; unsafe names are sanitised and given a short hash suffix. */
@@ -197,7 +199,12 @@ export async function loadState(
       const reason = err instanceof InvalidState ? err.message : `corrupt (${errorText(err)})`;
       warning = `state file ${file} is ${reason}, starting with empty state`;
     }
-    return { loaded: 0, stale: 0, warning };
+    return {
+      loaded: 0,
+      stale: 0,
+      warning,
+      ...(code === "ENOENT" ? { missing: true as const } : {}),
+    };
   } finally {
     await fh?.close().catch(() => undefined);
   }

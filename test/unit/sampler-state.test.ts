@@ -88,11 +88,12 @@ test("state - without an advisor only the limiter's file is written", async (t) 
   assert.ok(!existsSync(stateFilePath(dir, "cmdb.advisor")));
 });
 
-test("state - a missing limiter file warns and leaves the columns empty", async (t) => {
+test("state - a missing limiter file (a first start) is an info line and leaves the columns empty", async (t) => {
   const dir = tempDir(t);
   const { state, copied, seen, log } = setup(dir, new FakeClock());
   await state.load();
-  assert.equal(log.find("limiter state not loaded, starting empty").length, 1);
+  assert.equal(log.find("no limiter state yet, starting empty")[0]?.level, "info");
+  assert.equal(log.find("limiter state not loaded, starting empty").length, 0);
   assert.equal(copied.size, 0);
   assert.equal(seen?.size, 0);
 });
