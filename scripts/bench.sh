@@ -8,6 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
 
+# npm run bench -- --failover [options] (also npm run bench:failover): the failover stall of
+# bench/failover.ts. It runs each checkout's src/main.ts with tsx and needs only the streaming
+# server: nothing else is built.
+if [[ "${1:-}" == "--failover" ]]; then
+  shift
+  bash scripts/install-servers.sh
+  exec node --import tsx bench/failover.ts "$@"
+fi
+
 for arg in "$@"; do
   if [[ "$arg" == "-h" || "$arg" == "--help" ]]; then exec node --import tsx bench/run.ts --help; fi
 done

@@ -175,7 +175,7 @@ function resultText(r: RunResult): string {
   return r.warnings.length > 0 ? "OK (see warnings)" : "OK";
 }
 
-function renderTable(columns: readonly string[], rows: string[][]): string {
+export function renderTable(columns: readonly string[], rows: string[][]): string {
   const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]): string =>
     cells
