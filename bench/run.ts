@@ -33,6 +33,7 @@ import { fillJetStreamRatios, formatJetStreamTable, formatTable, writeReport } f
 import type { Report } from "./lib/report";
 import { emptyResult, runScenario } from "./lib/scenario";
 import type { RunResult, ScenarioContext, Server } from "./lib/scenario";
+import { runSoak } from "./lib/soak";
 
 /** No store limits: the default 1,000,000 messages / ~1 GB per channel would discard data. */
 const SERVER_LIMITS = ["-mc", "0", "-mm", "0", "-mb", "0", "-msu", "0"];
@@ -105,6 +106,8 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  // --soak: a long run of ours alone instead of the contenders (bench/lib/soak.ts).
+  if (o.soakMs !== undefined) return runSoak(o, log);
   const specs = contenderList(o);
   requireTools(o, specs);
   const started = new Date();

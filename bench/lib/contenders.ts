@@ -45,6 +45,8 @@ export interface ContenderSpec {
   limiter: boolean;
   /** Pre-seeds a limiter state file with this many entries and saves it every second. */
   stateSeed?: number;
+  /** With stateSeed: saves every this long instead (a Go duration). */
+  stateSaveInterval?: string;
   /** Runs node with --cpu-prof (drain only). */
   cpuProfile?: boolean;
   /** Ours' entry point, when not dist/src/main.js. */
@@ -197,7 +199,10 @@ async function launchOurs(spec: ContenderSpec, ctx: LaunchContext): Promise<Runn
     const stateDir = path.join(ctx.dir, "state");
     mkdirSync(stateDir, { recursive: true });
     await seedState(stateFilePath(stateDir, name), name, spec.stateSeed);
-    Object.assign(config, { state_dir: stateDir, state_save_interval: STATE_SAVE_INTERVAL });
+    Object.assign(config, {
+      state_dir: stateDir,
+      state_save_interval: spec.stateSaveInterval ?? STATE_SAVE_INTERVAL,
+    });
   }
   const file = path.join(ctx.dir, "sr.yaml");
   writeFileSync(file, stringify(config));

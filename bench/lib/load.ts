@@ -54,6 +54,31 @@ export async function publishBacklog(
   return lastJsonLine<{ rate: number }>("sr-loadgen fill", out).rate;
 }
 
+/**
+ * Live traffic to the source only, at `rate` msgs/s for `seconds` (phase L, ids 0..): no
+ * subscriber of the harness anywhere, so the target may restart meanwhile (the soak).
+ */
+export async function publishPaced(
+  source: Endpoint,
+  channel: string,
+  rate: number,
+  seconds: number,
+  p: PayloadSpec,
+): Promise<{ published: number; rate: number; seconds: number }> {
+  const out = await runToEnd(
+    "sr-loadgen fill -rate",
+    LOADGEN_BIN,
+    [
+      "fill",
+      ...["-url", source.url, "-cluster", source.clusterId, "-channel", channel],
+      ...["-n", String(Math.max(1, Math.round(rate * seconds))), "-rate", String(rate)],
+      ...["-phase", "L", "-size", String(p.size), "-senders", String(p.senders)],
+    ],
+    seconds * 1000 + TIMEOUT_MS,
+  );
+  return lastJsonLine("sr-loadgen fill -rate", out);
+}
+
 export interface LatencyStats {
   count: number;
   p50: number;

@@ -1,5 +1,6 @@
 /** Command-line options of bench/run.ts. */
 import { parseArgs } from "node:util";
+import { parseDuration } from "../../src/config/duration";
 import { MIN_PAYLOAD_SIZE } from "./payload";
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -28,6 +29,14 @@ export const USAGE = `Usage: npm run bench -- [options]
   --profile          also: CPU profile of ours, ordered, during the backlog drain (with
                      --jetstream also ours-js-ordered-cpuprof, and with --js-ab
                      ours-js-ordered-official-publish-cpuprof)
+  --soak DURATION    instead of the contenders: ours ordered with the limiter (--senders,
+                     default 100000) saving state every 10 s, live traffic at --live-fraction
+                     of its drain rate (a first drain of --count, default 500000; or
+                     --live-rate) for DURATION (e.g. 20m), the target restarted every
+                     --restart-every (default 4m); RSS, event-loop blocks, nothing lost
+  --restart-every D  with --soak: time between target restarts (default 4m)
+  --max-load L       with --soak: first wait until the 1-minute load average is below L
+                     (polled every minute, at most 20 minutes, then measured anyway)
   --results DIR      where the JSON goes (default bench/results)
   -h, --help`;
 
@@ -49,6 +58,12 @@ export interface BenchOptions {
   jetstream: boolean;
   /** The A/B of the JetStream publish path. */
   jsAb: boolean;
+  /** Soak instead of the contenders: its length, ms. */
+  soakMs?: number;
+  /** With soakMs: time between target restarts, ms. */
+  restartEveryMs: number;
+  /** With soakMs: wait for the 1-minute load average to fall below this first. */
+  maxLoad?: number;
   results?: string;
   help: boolean;
 }
@@ -59,6 +74,13 @@ function positiveInt(name: string, text: string | undefined, fallback: number, m
   if (!Number.isInteger(n) || n < min)
     throw new Error(`--${name}: "${text}" is not an integer >= ${min}`);
   return n;
+}
+
+function duration(name: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0)
+    throw new Error(`--${name}: "${text}" is not a duration (e.g. 20m)`);
+  return ms;
 }
 
 function fraction(text: string | undefined): number {
@@ -86,6 +108,9 @@ export function parseOptions(argv: string[]): BenchOptions {
       "nats-ab": { type: "boolean", default: false },
       jetstream: { type: "boolean", default: false },
       "js-ab": { type: "boolean", default: false },
+      soak: { type: "string" },
+      "restart-every": { type: "string" },
+      "max-load": { type: "string" },
       results: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -95,8 +120,12 @@ export function parseOptions(argv: string[]): BenchOptions {
   const store = (values.store ?? "FILE").toUpperCase();
   if (store !== "FILE" && store !== "MEMORY")
     throw new Error(`--store: "${values.store}" is not FILE or MEMORY`);
+  const soak = values.soak !== undefined;
+  const maxLoad = values["max-load"] === undefined ? undefined : Number(values["max-load"]);
+  if (maxLoad !== undefined && !(maxLoad > 0))
+    throw new Error(`--max-load: "${values["max-load"]}" is not a positive number`);
   return {
-    count: positiveInt("count", values.count, quick ? 10_000 : 100_000),
+    count: positiveInt("count", values.count, quick ? 10_000 : soak ? 500_000 : 100_000),
     size: positiveInt("size", values.size, 1024, MIN_PAYLOAD_SIZE),
     store,
     liveSeconds: positiveInt("live-seconds", values["live-seconds"], quick ? 0 : 10, 0),
@@ -105,7 +134,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       values["live-rate"] === undefined
         ? undefined
         : positiveInt("live-rate", values["live-rate"], 0),
-    senders: positiveInt("senders", values.senders, 10_000),
+    senders: positiveInt("senders", values.senders, soak ? 100_000 : 10_000),
     quick,
     only: values.only
       ?.split(",")
@@ -116,6 +145,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     natsAb: values["nats-ab"] ?? false,
     jetstream: values.jetstream ?? false,
     jsAb: values["js-ab"] ?? false,
+    soakMs: values.soak === undefined ? undefined : duration("soak", values.soak),
+    restartEveryMs: duration("restart-every", values["restart-every"] ?? "4m"),
+    maxLoad,
     results: values.results,
     help: values.help ?? false,
   };

@@ -1,6 +1,6 @@
 /**
  * Child processes of the benchmark (contenders, stan-bench) and what /proc says about them:
- * CPU seconds (utime + stime) and peak resident memory (VmHWM).
+ * CPU seconds (utime + stime), resident memory now (VmRSS) and at its peak (VmHWM).
  */
 import { execFileSync, spawn } from "node:child_process";
 import type { SpawnOptions } from "node:child_process";
@@ -37,9 +37,18 @@ export function cpuSeconds(pid: number): number | undefined {
 
 /** Peak resident set size in MiB (VmHWM); undefined once the process is gone. */
 export function peakRssMiB(pid: number): number | undefined {
+  return statusMiB(pid, "VmHWM");
+}
+
+/** Resident set size now, in MiB (VmRSS); undefined once the process is gone. */
+export function rssMiB(pid: number): number | undefined {
+  return statusMiB(pid, "VmRSS");
+}
+
+function statusMiB(pid: number, field: "VmHWM" | "VmRSS"): number | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(status);
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
     return m ? Number(m[1]) / 1024 : undefined;
   } catch {
     return undefined;

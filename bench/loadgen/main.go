@@ -2,8 +2,9 @@
 // instrument costs little CPU next to the contender (a node-nats-streaming client spends
 // ~100 µs of CPU per message; stan.go about a tenth of that).
 //
-//	sr-loadgen fill -url U -cluster C -channel X -n N -size S -senders K
-//	    publishes backlog messages (phase B, ids 0..N-1) as fast as acks allow
+//	sr-loadgen fill -url U -cluster C -channel X -n N -size S -senders K [-rate R -phase L]
+//	    publishes backlog messages (phase B, ids 0..N-1) as fast as acks allow; with -rate, at
+//	    R msgs/s, with no subscriber anywhere (the soak: its target restarts meanwhile)
 //	sr-loadgen live -src-url U -src-cluster C -dst-url U2 -dst-cluster C2 -channel X
 //	                -rate R -seconds T -size S -senders K -expect E
 //	    subscribes to the target (new messages only), publishes phase L messages at R msgs/s
@@ -114,6 +115,22 @@ func (p *publisher) publish(data []byte) {
 	}
 }
 
+// paced publishes messages 0..total-1 of a phase at rate msgs/s and waits for every ack.
+func (p *publisher) paced(pl *payloads, phase byte, rate float64, total int) {
+	start := time.Now()
+	ticker := time.NewTicker(time.Millisecond)
+	next := 0
+	for next < total {
+		<-ticker.C
+		due := int(time.Since(start).Seconds() * rate)
+		for ; next < total && next < due; next++ {
+			p.publish(pl.make(phase, next))
+		}
+	}
+	ticker.Stop()
+	p.wg.Wait()
+}
+
 func emit(v any) {
 	if err := json.NewEncoder(os.Stdout).Encode(v); err != nil {
 		fail("%v", err)
@@ -128,16 +145,25 @@ func fill(args []string) {
 	n := fs.Int("n", 100000, "messages")
 	size := fs.Int("size", 1024, "payload size")
 	senders := fs.Int("senders", 10000, "distinct senders")
+	rate := fs.Float64("rate", 0, "messages per second (0: as fast as acks allow)")
+	phase := fs.String("phase", "B", "payload phase letter")
 	_ = fs.Parse(args)
+	if len(*phase) != 1 {
+		fail("-phase must be one letter")
+	}
 	p := newPayloads(*size, *senders)
 	sc := connect(*cluster, *url, "loadgen-fill")
 	defer sc.Close()
 	pub := &publisher{sc: sc, channel: *channel}
 	start := time.Now()
-	for i := 0; i < *n; i++ {
-		pub.publish(p.make('B', i))
+	if *rate > 0 {
+		pub.paced(p, (*phase)[0], *rate, *n)
+	} else {
+		for i := 0; i < *n; i++ {
+			pub.publish(p.make((*phase)[0], i))
+		}
+		pub.wg.Wait()
 	}
-	pub.wg.Wait()
 	secs := time.Since(start).Seconds()
 	emit(map[string]any{"published": *n, "seconds": secs, "rate": float64(*n) / secs})
 }
@@ -195,17 +221,7 @@ func live(args []string) {
 	defer src.Close()
 	pub := &publisher{sc: src, channel: *channel}
 	start := time.Now()
-	ticker := time.NewTicker(time.Millisecond)
-	next := 0
-	for next < total {
-		<-ticker.C
-		due := int(time.Since(start).Seconds() * *rate)
-		for ; next < total && next < due; next++ {
-			pub.publish(p.make('L', next))
-		}
-	}
-	ticker.Stop()
-	pub.wg.Wait()
+	pub.paced(p, 'L', *rate, total)
 	pubSecs := time.Since(start).Seconds()
 
 	complete := true
