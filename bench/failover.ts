@@ -34,6 +34,9 @@ async function main(): Promise<number> {
   const started = new Date();
   const tag = started.getTime().toString(36);
   const runs: FailoverRun[] = [];
+  const dir = o.results ?? path.join(REPO, "bench", "results");
+  const stamp = started.toISOString().replace(/[:.]/g, "-");
+  const logDir = o.logs ? path.join(dir, `${stamp}-failover-logs`) : undefined;
   const report = {
     started: started.toISOString(),
     finished: undefined as string | undefined,
@@ -62,7 +65,15 @@ async function main(): Promise<number> {
             log(
               `${replicator.version}: ${SCENARIO_LABELS[scenario]} at ${rate} msg/s, run ${run}/${o.runs}`,
             );
-            const r = await runFailover({ scenario, rate, replicator, source, channel, log });
+            const r = await runFailover({
+              scenario,
+              rate,
+              replicator,
+              source,
+              channel,
+              logDir,
+              log,
+            });
             r.run = run;
             r.load = load;
             runs.push(r);
@@ -75,9 +86,8 @@ async function main(): Promise<number> {
     await stopAll();
   }
   report.finished = new Date().toISOString();
-  const dir = o.results ?? path.join(REPO, "bench", "results");
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${report.started.replace(/[:.]/g, "-")}-failover.json`);
+  const file = path.join(dir, `${stamp}-failover.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   const quiet = runs.filter((r) => r.load?.quiet === false).length;
   process.stdout.write(

@@ -15,6 +15,8 @@ export const FAILOVER_USAGE = `Usage: npm run bench:failover -- [options]
   --max-load L          before each run wait until the 1-minute load average is below L
                         (polled every minute, at most 20 minutes, then measured anyway)
   --results DIR         where the JSON goes (default bench/results)
+  --logs                also keep each run's replicator output (log_level info) in
+                        <results>/<time>-failover-logs/<channel>.log
   -h, --help`;
 
 export interface FailoverOptions {
@@ -24,6 +26,7 @@ export interface FailoverOptions {
   runs: number;
   maxLoad?: number;
   results?: string;
+  logs: boolean;
   help: boolean;
 }
 
@@ -37,6 +40,7 @@ export function parseFailoverOptions(argv: string[]): FailoverOptions {
       runs: { type: "string" },
       "max-load": { type: "string" },
       results: { type: "string" },
+      logs: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -63,6 +67,7 @@ export function parseFailoverOptions(argv: string[]): FailoverOptions {
     maxLoad:
       values["max-load"] === undefined ? undefined : number("max-load", values["max-load"], 0),
     results: values.results,
+    logs: values.logs ?? false,
     help: values.help ?? false,
   };
 }

@@ -9,7 +9,8 @@
  * servers' own store times, order and loss as the fault test bed checks them
  * (failover-analysis.ts).
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { startPacedPublisher } from "../../test/support/paced-publisher";
 import { readUntilComplete } from "../../test/support/replication-helpers";
 import type { StanClusterNode } from "../../test/support/servers";
@@ -56,6 +57,8 @@ export interface FailoverRunOptions {
   source: SourceServer;
   /** Unique per run. */
   channel: string;
+  /** Keep the replicator's output here, as <channel>.log. */
+  logDir?: string;
   log(line: string): void;
 }
 
@@ -108,6 +111,10 @@ export async function runFailover(o: FailoverRunOptions): Promise<FailoverRun> {
     if (r.exitCode !== undefined && r.exitCode !== 0)
       r.failures.push(`replicator exited with ${r.exitCode ?? child?.exitSignal() ?? "?"}`);
     if (r.failures.length > 0 && child) r.outputTail = child.output().slice(-4000);
+    if (o.logDir && child) {
+      mkdirSync(o.logDir, { recursive: true });
+      writeFileSync(path.join(o.logDir, `${o.channel}.log`), child.output());
+    }
     await target.close();
   }
   r.ok = r.failures.length === 0;
