@@ -173,7 +173,8 @@ async function soak(
     dir,
   });
   const { child } = running;
-  const up = (): Promise<boolean> => connectionsUp(running);
+  const metrics = scraper(running);
+  const up = (): Promise<boolean> => connectionsUp(metrics);
   await waitFor(up, { timeoutMs: 30_000, message: "the replicator connected on both sides" });
   log(
     `soak: ${rate} msg/s for ${soakMs / 1000} s, target restarted every ${o.restartEveryMs / 1000} s`,
@@ -201,11 +202,11 @@ async function soak(
   })();
   while (!trafficDone) {
     const next = Date.now() + SAMPLE_MS;
-    report.samples.push(await sample(running, source, channel, t0));
+    report.samples.push(await sample(metrics, child.pid, source, channel, t0));
     await sleepUntil(next);
   }
   const sent = await traffic;
-  report.samples.push(await sample(running, source, channel, t0));
+  report.samples.push(await sample(metrics, child.pid, source, channel, t0));
   await restarter;
   report.published = sent.published;
   log(
@@ -222,7 +223,7 @@ async function soak(
     abort: () => (child.exited() ? `exited with code ${child.exitCode()}` : undefined),
     now: Date.now,
   });
-  report.metrics = await running.metrics?.().catch(() => undefined);
+  report.metrics = await metrics.read();
   report.peakRssMiB = peakRssMiB(child.pid);
   const stopAt = Date.now();
   const exitCode = await child.stop("SIGTERM");
@@ -268,26 +269,55 @@ function server(s: StanServer): Server {
   return { url: s.url, clusterId: s.clusterId, monitorUrl: s.monitorUrl ?? "", pid: s.pid };
 }
 
+export interface Scraper {
+  /** The replicator's /metrics summed by name; undefined when it does not answer. */
+  read(): Promise<Record<string, number> | undefined>;
+  /** The longest event-loop delay seen by any read since the last call, seconds. */
+  takeLagMax(): number | undefined;
+}
+
+/**
+ * Every scrape resets nodejs_eventloop_lag_max_seconds (prom-client), the restart watcher's
+ * too: all of them go through here, and a sample takes the longest delay any of them saw.
+ */
+export function scraper(running: RunningContender): Scraper {
+  let lagMax: number | undefined;
+  return {
+    async read() {
+      const m = await running.metrics?.().catch(() => undefined);
+      const v = m?.nodejs_eventloop_lag_max_seconds;
+      if (v !== undefined) lagMax = Math.max(lagMax ?? 0, v);
+      return m;
+    },
+    takeLagMax() {
+      const v = lagMax;
+      lagMax = undefined;
+      return v;
+    },
+  };
+}
+
 /** Both of the worker's connections (source and target) up. */
-async function connectionsUp(running: RunningContender): Promise<boolean> {
-  const m = await running.metrics?.().catch(() => undefined);
+async function connectionsUp(metrics: Scraper): Promise<boolean> {
+  const m = await metrics.read();
   return m?.stream_replicator_connection_up === 2;
 }
 
 async function sample(
-  running: RunningContender,
+  metrics: Scraper,
+  pid: number,
   source: Server,
   channel: string,
   t0: number,
 ): Promise<SoakSample> {
   const t = Date.now() - t0;
-  const rss = rssMiB(running.child.pid);
+  const rss = rssMiB(pid);
   const [m, info] = await Promise.all([
-    running.metrics?.().catch(() => undefined),
+    metrics.read(),
     channelInfo(source.monitorUrl, channel, true).catch(() => undefined),
   ]);
   const lag = info ? info.last_seq - sourceProgress(info, info.last_seq).processed : undefined;
-  const lagMax = m?.nodejs_eventloop_lag_max_seconds;
+  const lagMax = metrics.takeLagMax();
   return {
     t,
     rssMiB: rss,

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import type { RunningContender } from "../../bench/lib/contenders";
 import { parseOptions } from "../../bench/lib/options";
+import { scraper } from "../../bench/lib/soak";
 import { longestBlock, summarizeRss, verifySoak } from "../../bench/lib/soak-summary";
 import type { SoakCounts, SoakSample } from "../../bench/lib/soak-summary";
 
@@ -102,4 +104,21 @@ test("soak verification - each way of losing or miscounting is a problem of its 
       `${JSON.stringify(change)}: ${v.problems.join("; ")}`,
     );
   }
+});
+
+test("soak event loop - a scrape between two samples (a restart being watched) does not lose its maximum", async () => {
+  const lags = [0.02, 0.15, 0.03, undefined, 0.01];
+  const metrics = scraper({
+    child: {} as RunningContender["child"],
+    metrics: async (): Promise<Record<string, number>> => {
+      const v = lags.shift();
+      return v === undefined ? {} : { nodejs_eventloop_lag_max_seconds: v };
+    },
+  });
+  for (let i = 0; i < 3; i++) await metrics.read();
+  assert.equal(metrics.takeLagMax(), 0.15);
+  await metrics.read();
+  assert.equal(metrics.takeLagMax(), undefined, "taken: nothing seen since");
+  await metrics.read();
+  assert.equal(metrics.takeLagMax(), 0.01);
 });
