@@ -25,9 +25,14 @@
  *        seen one round trip after the first dropped publish, while an election takes seconds.
  *     b. Publishing pauses while the oldest unacknowledged publish is older than `pauseAfterMs`
  *        (`publish_pause_after`), and resumes only when it is acknowledged. A leader gone
- *        without closing its connections (power loss, partition) gives no 503; its publishes
- *        then vanish until the new leader subscribes, an election later. The pause stops
- *        publishing well before that, and the lost publish fails by `publish_timeout`.
+ *        without closing its connections (power loss, partition, a hung process) gives no
+ *        503; its publishes then vanish until the new leader subscribes, an election later.
+ *        The pause stops publishing well before that. While messages are held back and no
+ *        publish at all was acknowledged for `stallAfterMs`, the publishes in flight are
+ *        presumed lost: the pipeline halts as on a failure, without waiting for
+ *        `publish_timeout`, so copying resumes about one `stallAfterMs` after the election.
+ *        Presuming wrongly (a target alive but silent that long) costs duplicates, not order:
+ *        the retries go out on a new connection after everything already sent.
  *     c. A session starts with a window of one: the first publish must be acknowledged before
  *        the next goes out, so a session opened while the cluster is unsettled loses at most
  *        that one message ahead of later ones.
@@ -61,6 +66,10 @@ export interface PipelineOptions {
   onLate(sequence: number, highestSeen: number): void;
   /** Ordered: no new publish while the oldest unacknowledged one is older than this. */
   pauseAfterMs: number;
+  /** Ordered: held back with nothing acknowledged for this long, the publishes in flight fail. */
+  stallAfterMs: number;
+  /** Runs `fn` once after `ms`; returns its cancel (tests pass a fake clock). */
+  setTimer?: (fn: () => void, ms: number) => () => void;
   /** True while the topic is stalled on a rejected message: accept nothing. */
   isStalled(): boolean;
   /** A retriable failure: the worker resets its sessions. Called at most once. */
@@ -83,6 +92,11 @@ interface Entry {
   refusal?: string;
 }
 
+function startTimer(fn: () => void, ms: number): () => void {
+  const timer = setTimeout(fn, ms);
+  return () => clearTimeout(timer);
+}
+
 /** The decision without a sampler: one shared object, not one per message. */
 const COPY_ALL: SampleDecision = { copy: true, reason: "passed" };
 
@@ -100,6 +114,10 @@ export class Pipeline {
   /** Rule c: until the first publish of this session is acknowledged. */
   private probing: boolean;
   private paused = false;
+  /** Time of the last acknowledged publish (or of the session start). */
+  private lastAckMs: number;
+  private cancelStallTimer?: () => void;
+  private readonly setTimer: (fn: () => void, ms: number) => () => void;
   private halted = false;
   private failed = false;
   /** Highest sequence seen in this session (-1: none yet). */
@@ -108,6 +126,8 @@ export class Pipeline {
 
   constructor(private readonly o: PipelineOptions) {
     this.probing = o.ordered;
+    this.lastAckMs = o.now();
+    this.setTimer = o.setTimer ?? startTimer;
   }
 
   /** Messages delivered and not yet acknowledged on the source. */
@@ -177,6 +197,7 @@ export class Pipeline {
   /** Stop publishing new messages; what is in flight still settles. */
   halt(): void {
     this.halted = true;
+    this.stopStallTimer();
   }
 
   /** Resolves when no publish is in flight any more, or after `timeoutMs`. */
@@ -196,7 +217,7 @@ export class Pipeline {
    * their second copy is counted as a duplicate when the source redelivers them.
    */
   abandon(): void {
-    this.halted = true;
+    this.halt();
     if (this.o.copiedUnacked.size > COPIED_UNACKED_LIMIT) this.o.copiedUnacked.clear();
     for (const [sequence, entry] of this.window) {
       if (entry.state === "done" && entry.published) this.o.copiedUnacked.add(sequence);
@@ -213,12 +234,43 @@ export class Pipeline {
       this.paused = false;
       return false;
     }
-    if (this.probing) return true;
     const oldest = this.oldestInflight();
     const late = oldest !== undefined && now - oldest.publishedMs > this.o.pauseAfterMs;
     if (late && !this.paused) this.o.observer.publishPaused(this.o.worker);
     this.paused = late;
-    return late;
+    const hold = this.probing || late;
+    if (hold) this.watchForStall(now);
+    return hold;
+  }
+
+  /**
+   * Rule b's second half: while messages are held back, a target that acknowledges nothing
+   * for `stallAfterMs` has lost what is in flight; fail now rather than at `publish_timeout`.
+   */
+  private watchForStall(now: number): void {
+    if (this.cancelStallTimer !== undefined) return;
+    const quietSince = Math.max(this.lastAckMs, this.oldestInflight()?.publishedMs ?? now);
+    const wait = Math.max(0, quietSince + this.o.stallAfterMs - now);
+    this.cancelStallTimer = this.setTimer(() => {
+      this.cancelStallTimer = undefined;
+      if (this.halted || this.inflight === 0 || this.heldAt >= this.held.length) return;
+      const at = this.o.now();
+      const oldest = this.oldestInflight();
+      const quietFor = at - Math.max(this.lastAckMs, oldest?.publishedMs ?? at);
+      if (quietFor < this.o.stallAfterMs) return this.watchForStall(at);
+      this.o.observer.publishFailed(this.o.worker, "timeout");
+      this.fail(
+        new PublishError(
+          `no publish acknowledged for ${quietFor} ms while ${this.held.length - this.heldAt} messages wait: presumed lost`,
+          "timeout",
+        ),
+      );
+    }, wait);
+  }
+
+  private stopStallTimer(): void {
+    this.cancelStallTimer?.();
+    this.cancelStallTimer = undefined;
   }
 
   /** Ordered: the window's head is the oldest message not acknowledged. */
@@ -242,6 +294,7 @@ export class Pipeline {
         if (decision.copy) decision.confirm?.();
         const at = this.o.now();
         observer.copied(worker, msg.data.length, at - msg.timestampMs, at - entry.startedMs);
+        this.lastAckMs = at;
         this.probing = false;
         this.inflight--;
         this.settle(entry, "done");
@@ -279,7 +332,7 @@ export class Pipeline {
   }
 
   private fail(err: PublishError): void {
-    this.halted = true;
+    this.halt();
     if (this.failed) return;
     this.failed = true;
     this.o.onFailure(err);

@@ -47,12 +47,21 @@ export interface WorkerOptions {
    */
   pauseAfterMs: number;
   now(): number;
+  /** The pipeline's stall timer (tests pass a fake clock). */
+  setTimer?: (fn: () => void, ms: number) => () => void;
   /** Waits between attempts; cut short by the signal (tests pass a fake). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /** A hot standby asks for the client id this often: the takeover delay after the active dies. */
 const STANDBY_RETRY_MS = 1_000;
+
+/**
+ * Held back with nothing acknowledged for this many `pauseAfterMs`, the publishes in flight are
+ * presumed lost (the pipeline's rule b): twice the pause keeps a slow but live target, which
+ * acknowledges something every few milliseconds, well clear of it.
+ */
+const STALL_AFTER_PAUSES = 2;
 
 /** A session that stayed up this long resets the backoff. */
 const STABLE_SESSION_MS = 30_000;
@@ -155,6 +164,8 @@ export class Worker {
       },
       onRejected: this.o.onRejected,
       pauseAfterMs: this.o.pauseAfterMs,
+      stallAfterMs: STALL_AFTER_PAUSES * this.o.pauseAfterMs,
+      setTimer: this.o.setTimer,
       now: this.o.now,
     });
     this.pipeline = pipeline;

@@ -46,8 +46,26 @@ function message(sequence: number, acks: number[], data = `m${sequence}`): Inbou
   };
 }
 
+/** Timers the test fires by hand. */
+class FakeTimers {
+  readonly armed: Array<{ fn: () => void; ms: number; cancelled: boolean }> = [];
+  readonly setTimer = (fn: () => void, ms: number): (() => void) => {
+    const timer = { fn, ms, cancelled: false };
+    this.armed.push(timer);
+    return () => void (timer.cancelled = true);
+  };
+  /** Fires every armed, uncancelled timer once (timers they arm wait for the next call). */
+  fire(): void {
+    for (const timer of this.armed.splice(0)) if (!timer.cancelled) timer.fn();
+  }
+  get pending(): number {
+    return this.armed.filter((t) => !t.cancelled).length;
+  }
+}
+
 function setup(overrides: Partial<PipelineOptions> = {}) {
   const target = new FakeTarget();
+  const timers = new FakeTimers();
   const failures: PublishError[] = [];
   const rejected: number[] = [];
   const copiedUnacked = new Set<number>();
@@ -63,12 +81,14 @@ function setup(overrides: Partial<PipelineOptions> = {}) {
     acked: new RangeSet(),
     onLate: (seq) => late.push(seq),
     pauseAfterMs: 500,
+    stallAfterMs: 1_000,
+    setTimer: timers.setTimer,
     onFailure: (e) => failures.push(e),
     onRejected: (seq) => rejected.push(seq),
     now: () => 0,
     ...overrides,
   });
-  return { target, failures, rejected, pipeline, copiedUnacked, late };
+  return { target, failures, rejected, pipeline, copiedUnacked, late, timers };
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -307,6 +327,77 @@ test("ordered - a pause that ends in a failure publishes nothing more", async ()
   assert.equal(failures.length, 1);
   pipeline.abandon();
   assert.equal(pipeline.size, 0);
+});
+
+test("ordered - held back with nothing acknowledged for stallAfterMs: fails then, not at the publish timeout", async () => {
+  let now = 0;
+  const { target, pipeline, failures, timers } = await ready({ now: () => now });
+  const acks: number[] = [];
+  pipeline.accept(message(1, acks)); // published at 0
+  now = 600;
+  pipeline.accept(message(2, acks)); // paused: held
+  assert.equal(timers.armed.length, 1);
+  assert.equal(timers.armed[0]!.ms, 400, "1 s after the last sign of life, the publish of 1");
+  now = 1_000;
+  timers.fire();
+  assert.equal(failures.length, 1);
+  assert.equal(failures[0]!.reason, "timeout");
+  assert.match(failures[0]!.message, /no publish acknowledged for 1000 ms while 1 messages wait/);
+  assert.deepEqual(
+    target.published.map((p) => p.data),
+    ["m1"],
+    "2 is never published on this session",
+  );
+  assert.equal(timers.pending, 0);
+});
+
+test("ordered - a slow target that acknowledges something is not presumed lost", async () => {
+  let now = 0;
+  const { target, pipeline, failures, timers } = await ready({ now: () => now });
+  const acks: number[] = [];
+  pipeline.accept(message(1, acks)); // published at 0
+  now = 100;
+  pipeline.accept(message(2, acks));
+  now = 600;
+  pipeline.accept(message(3, acks)); // 1 is 600 ms old: paused, 3 held
+  now = 900;
+  target.published[0]!.resolve(); // 1 acked at 900; 2 (from 100) is 800 ms old: still paused
+  await flush();
+  assert.equal(target.published.length, 2);
+  now = 1_000;
+  timers.fire(); // quiet for only 100 ms: watches on
+  assert.deepEqual(failures, []);
+  assert.equal(timers.pending, 1);
+  target.published[1]!.resolve();
+  await flush();
+  assert.deepEqual(
+    target.published.map((p) => p.data),
+    ["m1", "m2", "m3"],
+  );
+  assert.deepEqual(acks, [1, 2]);
+});
+
+test("ordered - the session's first publish unanswered for stallAfterMs while others wait fails", async () => {
+  let now = 0;
+  const { target, pipeline, failures, timers } = setup({ now: () => now });
+  const acks: number[] = [];
+  pipeline.accept(message(1, acks)); // window of one
+  pipeline.accept(message(2, acks));
+  assert.equal(target.published.length, 1);
+  now = 1_000;
+  timers.fire();
+  assert.equal(failures[0]?.reason, "timeout");
+  pipeline.halt();
+  assert.equal(target.published.length, 1);
+});
+
+test("ordered - nothing held back: no stall timer, the publish timeout alone applies", async () => {
+  let now = 0;
+  const { pipeline, timers } = await ready({ now: () => now });
+  pipeline.accept(message(1, []));
+  now = 5_000;
+  assert.equal(timers.pending, 0);
+  pipeline.halt();
 });
 
 test("queued - no window of one and no pause: every message is published at once", async () => {

@@ -224,7 +224,7 @@ export const topicSchema: Schema<RawTopic> = {
     max: "24h",
   },
   publish_pause_after: {
-    doc: "Ordered mode: no new publish while the oldest unacknowledged one is older than this (a clustered target drops publishes while it elects a leader). Keep it below the target cluster's leader election time and above its round trip.",
+    doc: "Ordered mode: no new publish while the oldest unacknowledged one is older than this (a clustered target drops publishes while it elects a leader). Keep it below the target cluster's leader election time and above its round trip. While messages are held back and nothing is acknowledged for twice this long, the publishes in flight are presumed lost and retried in order.",
     format: "sr-duration",
     default: "500ms",
     min: "1ms",
