@@ -10,6 +10,14 @@ export interface BackoffPolicy {
 
 export const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 15_000, factor: 2 };
 
+/**
+ * Reconnecting to a side that was up moments ago: at most a second between attempts for
+ * FAILOVER_WINDOW_MS, so the new session starts within a second of a cluster's new leader
+ * (an election takes seconds) instead of after a backoff grown to 4-8 s.
+ */
+export const FAILOVER_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 1_000, factor: 2 };
+export const FAILOVER_WINDOW_MS = 30_000;
+
 /** Delay before attempt `attempt` (1-based): a random point in [cap/2, cap]. */
 export function backoffDelay(
   policy: BackoffPolicy,

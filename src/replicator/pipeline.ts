@@ -27,10 +27,10 @@
  *        (`publish_pause_after`), and resumes only when it is acknowledged. A leader gone
  *        without closing its connections (power loss, partition, a hung process) gives no
  *        503; its publishes then vanish until the new leader subscribes, an election later.
- *        The pause stops publishing well before that. While messages are held back and no
- *        publish at all was acknowledged for `stallAfterMs`, the publishes in flight are
- *        presumed lost: the pipeline halts as on a failure, without waiting for
- *        `publish_timeout`, so copying resumes about one `stallAfterMs` after the election.
+ *        The pause stops publishing well before that. While publishes are in flight and
+ *        none at all was acknowledged for `stallAfterMs`, they are presumed lost: the
+ *        pipeline halts as on a failure, without waiting for `publish_timeout`, so copying
+ *        resumes about one `stallAfterMs` after the election.
  *        Presuming wrongly (a target alive but silent that long) costs duplicates, not order:
  *        the retries go out on a new connection after everything already sent.
  *     c. A session starts with a window of one: the first publish must be acknowledged before
@@ -66,7 +66,7 @@ export interface PipelineOptions {
   onLate(sequence: number, highestSeen: number): void;
   /** Ordered: no new publish while the oldest unacknowledged one is older than this. */
   pauseAfterMs: number;
-  /** Ordered: held back with nothing acknowledged for this long, the publishes in flight fail. */
+  /** Ordered: publishes in flight with none acknowledged for this long are presumed lost. */
   stallAfterMs: number;
   /** Runs `fn` once after `ms`; returns its cancel (tests pass a fake clock). */
   setTimer?: (fn: () => void, ms: number) => () => void;
@@ -238,14 +238,13 @@ export class Pipeline {
     const late = oldest !== undefined && now - oldest.publishedMs > this.o.pauseAfterMs;
     if (late && !this.paused) this.o.observer.publishPaused(this.o.worker);
     this.paused = late;
-    const hold = this.probing || late;
-    if (hold) this.watchForStall(now);
-    return hold;
+    return this.probing || late;
   }
 
   /**
-   * Rule b's second half: while messages are held back, a target that acknowledges nothing
-   * for `stallAfterMs` has lost what is in flight; fail now rather than at `publish_timeout`.
+   * Rule b's second half: a target that acknowledges nothing for `stallAfterMs` while
+   * publishes are in flight has lost them; fail now rather than at `publish_timeout`. Armed
+   * by a publish, re-armed while acknowledgements keep coming, idle when nothing is in flight.
    */
   private watchForStall(now: number): void {
     if (this.cancelStallTimer !== undefined) return;
@@ -253,7 +252,7 @@ export class Pipeline {
     const wait = Math.max(0, quietSince + this.o.stallAfterMs - now);
     this.cancelStallTimer = this.setTimer(() => {
       this.cancelStallTimer = undefined;
-      if (this.halted || this.inflight === 0 || this.heldAt >= this.held.length) return;
+      if (this.halted || this.inflight === 0) return;
       const at = this.o.now();
       const oldest = this.oldestInflight();
       const quietFor = at - Math.max(this.lastAckMs, oldest?.publishedMs ?? at);
@@ -261,7 +260,7 @@ export class Pipeline {
       this.o.observer.publishFailed(this.o.worker, "timeout");
       this.fail(
         new PublishError(
-          `no publish acknowledged for ${quietFor} ms while ${this.held.length - this.heldAt} messages wait: presumed lost`,
+          `no publish acknowledged for ${quietFor} ms with ${this.inflight} in flight: presumed lost`,
           "timeout",
         ),
       );
@@ -287,6 +286,7 @@ export class Pipeline {
     entry.published = true;
     entry.publishedMs = now;
     this.inflight++;
+    if (this.o.ordered && this.cancelStallTimer === undefined) this.watchForStall(now);
     if (this.o.copiedUnacked.delete(msg.sequence)) observer.duplicate(worker);
     this.o.target.publish(this.o.subject, msg.data, msg).then(
       (outcome) => {

@@ -7,7 +7,13 @@
  */
 import { ClientIdInUseError, errorText } from "../errors";
 import type { Logger } from "../logging/logger";
-import { RECONNECT_BACKOFF, backoffDelay, sleep } from "./backoff";
+import {
+  FAILOVER_BACKOFF,
+  FAILOVER_WINDOW_MS,
+  RECONNECT_BACKOFF,
+  backoffDelay,
+  sleep,
+} from "./backoff";
 import type { ReplicationObserver } from "./observer";
 import { Pipeline } from "./pipeline";
 import { RangeSet } from "./range-set";
@@ -236,14 +242,16 @@ export class Worker {
           await this.sleep(STANDBY_RETRY_MS, signal);
           continue;
         }
-        const delay = backoffDelay(RECONNECT_BACKOFF, attempt);
         const lastError = errorText(err);
         const prev = side === "source" ? this.source : this.target;
+        const now = this.o.now();
         const since =
           prev.kind === "up" || prev.kind === "closed" || prev.kind === "standby"
-            ? this.o.now()
+            ? now
             : prev.since;
         const kind = prev.kind === "connecting" ? "connecting" : "reconnecting";
+        const failover = kind === "reconnecting" && now - since < FAILOVER_WINDOW_MS;
+        const delay = backoffDelay(failover ? FAILOVER_BACKOFF : RECONNECT_BACKOFF, attempt);
         this.setState(side, { kind, since, attempt, lastError });
         this.o.observer.connection(this.o.id, side, "error");
         this.o.log.warn("connect failed", { side, attempt, error: lastError, retryInMs: delay });

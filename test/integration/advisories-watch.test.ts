@@ -82,7 +82,10 @@ test("advisories - from a NATS Streaming channel: one line per event as it comes
     timeoutMs: 15_000,
     message: "timeout advisories printed",
   });
-  assert.match(lines.output(), /\d{4}-\d\d-\d\dT\S+Z {2}timeout {2}web1(\.example)?\S* {2}age \d+s/);
+  assert.match(
+    lines.output(),
+    /\d{4}-\d\d-\d\dT\S+Z {2}timeout {2}web1(\.example)?\S* {2}age \d+s/,
+  );
   const docs = json
     .output()
     .split("\n")

@@ -184,4 +184,3 @@ export async function waitForMetaLeader(nodes: NatsServer[], timeoutMs = 30_000)
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-

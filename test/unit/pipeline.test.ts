@@ -329,26 +329,36 @@ test("ordered - a pause that ends in a failure publishes nothing more", async ()
   assert.equal(pipeline.size, 0);
 });
 
-test("ordered - held back with nothing acknowledged for stallAfterMs: fails then, not at the publish timeout", async () => {
+test("ordered - nothing acknowledged for stallAfterMs with publishes in flight: fails then, not at the publish timeout", async () => {
   let now = 0;
   const { target, pipeline, failures, timers } = await ready({ now: () => now });
   const acks: number[] = [];
-  pipeline.accept(message(1, acks)); // published at 0
-  now = 600;
-  pipeline.accept(message(2, acks)); // paused: held
-  assert.equal(timers.armed.length, 1);
-  assert.equal(timers.armed[0]!.ms, 400, "1 s after the last sign of life, the publish of 1");
-  now = 1_000;
+  now = 100;
+  pipeline.accept(message(1, acks)); // published at 100; the last ack was at 0
+  assert.equal(timers.pending, 1);
+  assert.equal(timers.armed[0]!.ms, 1_000, "1 s after the publish of 1, the later sign of life");
+  now = 650;
+  pipeline.accept(message(2, acks)); // 1 is 550 ms old: paused, 2 held
+  now = 1_100;
   timers.fire();
   assert.equal(failures.length, 1);
   assert.equal(failures[0]!.reason, "timeout");
-  assert.match(failures[0]!.message, /no publish acknowledged for 1000 ms while 1 messages wait/);
+  assert.match(failures[0]!.message, /no publish acknowledged for 1000 ms with 1 in flight/);
   assert.deepEqual(
     target.published.map((p) => p.data),
     ["m1"],
     "2 is never published on this session",
   );
   assert.equal(timers.pending, 0);
+});
+
+test("ordered - a full window with nothing held back is presumed lost too", async () => {
+  let now = 0;
+  const { pipeline, failures, timers } = await ready({ now: () => now });
+  for (let i = 1; i <= 3; i++) pipeline.accept(message(i, [])); // the source sends no more
+  now = 1_000;
+  timers.fire();
+  assert.match(failures[0]?.message ?? "", /with 3 in flight/);
 });
 
 test("ordered - a slow target that acknowledges something is not presumed lost", async () => {
@@ -368,6 +378,7 @@ test("ordered - a slow target that acknowledges something is not presumed lost",
   timers.fire(); // quiet for only 100 ms: watches on
   assert.deepEqual(failures, []);
   assert.equal(timers.pending, 1);
+  assert.equal(timers.armed[0]!.ms, 900);
   target.published[1]!.resolve();
   await flush();
   assert.deepEqual(
@@ -375,9 +386,14 @@ test("ordered - a slow target that acknowledges something is not presumed lost",
     ["m1", "m2", "m3"],
   );
   assert.deepEqual(acks, [1, 2]);
+  target.published[2]!.resolve();
+  await flush();
+  timers.fire(); // nothing in flight: the watch ends
+  assert.equal(timers.pending, 0);
+  assert.deepEqual(failures, []);
 });
 
-test("ordered - the session's first publish unanswered for stallAfterMs while others wait fails", async () => {
+test("ordered - the session's first publish unanswered for stallAfterMs fails", async () => {
   let now = 0;
   const { target, pipeline, failures, timers } = setup({ now: () => now });
   const acks: number[] = [];
@@ -391,13 +407,10 @@ test("ordered - the session's first publish unanswered for stallAfterMs while ot
   assert.equal(target.published.length, 1);
 });
 
-test("ordered - nothing held back: no stall timer, the publish timeout alone applies", async () => {
-  let now = 0;
-  const { pipeline, timers } = await ready({ now: () => now });
+test("queued - no stall timer: the publish timeout alone applies", async () => {
+  const { pipeline, timers } = setup({ ordered: false });
   pipeline.accept(message(1, []));
-  now = 5_000;
   assert.equal(timers.pending, 0);
-  pipeline.halt();
 });
 
 test("queued - no window of one and no pause: every message is published at once", async () => {

@@ -78,6 +78,22 @@ test("worker - retries a failing connect with growing backoff, then subscribes; 
   await h.run;
 });
 
+test("worker - reconnecting a side that was just up: at most 1 s between attempts (a leader election)", async () => {
+  const h = start();
+  await until(() => h.worker.status().subscribed, "subscribed");
+  const failures = Array.from({ length: 6 }, refused);
+  h.target.failNext("target", ...failures);
+  h.target.last("target").end("connection_lost", "leader gone");
+  await until(() => h.target.sessions("target").length === 2, "target rebuilt");
+  const [reset, ...retries] = h.delays;
+  assert.ok(reset !== undefined && reset <= 250, `the reset: ${reset}`);
+  assert.equal(retries.length, 6);
+  const caps = [250, 500, 1000, 1000, 1000, 1000];
+  retries.forEach((d, i) => assert.ok(d >= caps[i]! / 2 && d <= caps[i]!, `retry ${i}: ${d}`));
+  h.abort.abort();
+  await h.run;
+});
+
 test("worker - while connecting, status shows the attempt and the last error", async () => {
   const source = new FakeConnector();
   source.failNext("source", refused());
