@@ -69,6 +69,9 @@ const STANDBY_RETRY_MS = 1_000;
  */
 const STALL_AFTER_PAUSES = 2;
 
+/** On a reset, the longest wait for the old sessions' close before the new ones are opened. */
+const RESET_CLOSE_WAIT_MS = 1_000;
+
 /** A session that stayed up this long resets the backoff. */
 const STABLE_SESSION_MS = 30_000;
 
@@ -205,7 +208,11 @@ export class Worker {
         : this.o.settleTimeoutMs;
     await pipeline.drained(settleMs);
     pipeline.abandon();
-    await Promise.all([source.close(), target.close()]);
+    const closed = Promise.all([source.close(), target.close()]);
+    // A cluster without a leader answers no close request; the next session need not wait for
+    // it (the old one no longer answers the server's heartbeats, so its client id is released).
+    if (signal.aborted) await closed;
+    else await settledWithin(closed, RESET_CLOSE_WAIT_MS);
     return why;
   }
 
@@ -275,3 +282,13 @@ export class Worker {
 function describeEnd(side: SideName, end: SessionEnd): string {
   return `${side} session ended (${end.reason}${end.error ? `: ${end.error}` : ""})`;
 }
+
+/** Resolves when `work` settles or after `ms`, whichever is first; `work` goes on either way. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([work.then(noop, noop), bound]);
+  clearTimeout(timer);
+}
+
+function noop(): void {}

@@ -82,9 +82,13 @@ export class FakeSession implements SourceSession, TargetSession {
     this.endWith({ reason, ...(error ? { error } : {}) });
   }
 
+  /** Set to make close() wait for ever (a cluster that answers no close request). */
+  closeHangs = false;
+
   async close(): Promise<void> {
     this.closes++;
     this.end("requested");
+    if (this.closeHangs) await new Promise<never>(() => undefined);
   }
 }
 

@@ -94,6 +94,20 @@ test("worker - reconnecting a side that was just up: at most 1 s between attempt
   await h.run;
 });
 
+test("worker - a reset waits at most 1 s for a close the target never answers", async () => {
+  const h = start();
+  await until(() => h.worker.status().subscribed, "subscribed");
+  const first = h.target.last("target");
+  first.closeHangs = true;
+  const lostAt = Date.now();
+  first.end("connection_lost", "leader hung");
+  await until(() => h.target.sessions("target").length === 2, "target rebuilt", 5_000);
+  const waited = Date.now() - lostAt;
+  assert.ok(waited >= 900 && waited < 3_000, `rebuilt after ${waited} ms`);
+  h.abort.abort();
+  await h.run;
+});
+
 test("worker - while connecting, status shows the attempt and the last error", async () => {
   const source = new FakeConnector();
   source.failNext("source", refused());
