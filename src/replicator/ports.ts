@@ -73,14 +73,23 @@ export interface TargetSession extends Session {
   maxPayloadFor(subject: string): number;
 }
 
+/** What a connector may know about one attempt to open a session. */
+export interface OpenAttempt {
+  /**
+   * A session of this side was lost moments ago (a leader election?): a cluster that stays
+   * silent is more likely leaderless than slow, so give up on it sooner and try again.
+   */
+  failover: boolean;
+}
+
 /** Opens a worker's source session; one attempt per call, rejects with a ConnectionError. */
 export interface SourceConnector {
-  openSource(worker: number): Promise<SourceSession>;
+  openSource(worker: number, attempt?: OpenAttempt): Promise<SourceSession>;
 }
 
 /** Opens a worker's target session; one attempt per call, rejects with a ConnectionError. */
 export interface TargetConnector {
-  openTarget(worker: number): Promise<TargetSession>;
+  openTarget(worker: number, attempt?: OpenAttempt): Promise<TargetSession>;
 }
 
 /** Opens the advisory publisher's session on one cluster (a connection of its own). */

@@ -225,10 +225,11 @@ export class Worker {
   ): Promise<SourceSession | TargetSession | undefined> {
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
+        const open = { failover: this.failingOver(side) };
         const session: Session & (SourceSession | TargetSession) =
           side === "source"
-            ? await this.o.source.openSource(this.o.id)
-            : await this.o.target.openTarget(this.o.id);
+            ? await this.o.source.openSource(this.o.id, open)
+            : await this.o.target.openTarget(this.o.id, open);
         if (signal.aborted) {
           await session.close();
           return undefined;
@@ -257,8 +258,8 @@ export class Worker {
             ? now
             : prev.since;
         const kind = prev.kind === "connecting" ? "connecting" : "reconnecting";
-        const failover = kind === "reconnecting" && now - since < FAILOVER_WINDOW_MS;
-        const delay = backoffDelay(failover ? FAILOVER_BACKOFF : RECONNECT_BACKOFF, attempt);
+        const policy = this.failingOver(side) ? FAILOVER_BACKOFF : RECONNECT_BACKOFF;
+        const delay = backoffDelay(policy, attempt);
         this.setState(side, { kind, since, attempt, lastError });
         this.o.observer.connection(this.o.id, side, "error");
         this.o.log.warn("connect failed", { side, attempt, error: lastError, retryInMs: delay });
@@ -266,6 +267,12 @@ export class Worker {
       }
     }
     return undefined;
+  }
+
+  /** Was this side's session lost less than FAILOVER_WINDOW_MS ago? */
+  private failingOver(side: SideName): boolean {
+    const state = side === "source" ? this.source : this.target;
+    return state.kind === "reconnecting" && this.o.now() - state.since < FAILOVER_WINDOW_MS;
   }
 
   private markDown(side: SideName, why: string): void {

@@ -12,6 +12,7 @@ import type {
   PublisherConnector,
   SideName,
   SourceConnector,
+  OpenAttempt,
   TargetConnector,
 } from "../replicator/ports";
 import { workerName } from "../replicator/topic";
@@ -26,6 +27,13 @@ export const SESSION_DEFAULTS = {
   pingIntervalMs: 5_000,
   pingMaxOut: 10,
 };
+
+/**
+ * The connect timeout right after a session was lost. A hung leader's node keeps the
+ * cluster's interest in connect requests alive and drops them silently until a new leader is
+ * elected; 2 s still covers a server's check of a duplicate client id (500 ms).
+ */
+const FAILOVER_CONNECT_TIMEOUT_MS = 2_000;
 
 /**
  * A suffix unique to this process. A plain durable is keyed by client id + durable name, so an
@@ -59,7 +67,11 @@ export function createStanConnector(
   const auth = side === "source" ? topic.sourceAuth : topic.targetAuth;
   const nextEndpoint = clusterEndpoints(urls, { ...(tlsDisabled ? {} : { tls: topic.tls }), auth });
   // Called per attempt: a certificate file that became unreadable rejects that attempt.
-  const optionsFor = (worker: number | "advisor", clientId?: string): SessionOptions => {
+  const optionsFor = (
+    worker: number | "advisor",
+    clientId?: string,
+    attempt?: OpenAttempt,
+  ): SessionOptions => {
     const { url, tls, auth: credentials } = nextEndpoint(worker);
     return {
       clusterId: side === "source" ? topic.sourceClusterId : topic.targetClusterId,
@@ -69,11 +81,14 @@ export function createStanConnector(
       ...credentials,
       publishTimeoutMs: topic.publishTimeoutMs,
       ...SESSION_DEFAULTS,
+      ...(attempt?.failover ? { connectTimeoutMs: FAILOVER_CONNECT_TIMEOUT_MS } : {}),
     };
   };
   return {
-    openSource: async (worker) => StanSession.open(optionsFor(worker), dial),
-    openTarget: async (worker) => StanSession.open(optionsFor(worker), dial),
+    openSource: async (worker, attempt) =>
+      StanSession.open(optionsFor(worker, undefined, attempt), dial),
+    openTarget: async (worker, attempt) =>
+      StanSession.open(optionsFor(worker, undefined, attempt), dial),
     /** The advisory publisher's own session (client id `<name>_advisor_<instance>`). */
     openPublisher: async () => StanSession.open(optionsFor("advisor"), dial),
     openAs: async (clientId) => StanSession.open(optionsFor("advisor", clientId), dial),

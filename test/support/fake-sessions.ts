@@ -4,6 +4,7 @@
  */
 import type {
   InboundMessage,
+  OpenAttempt,
   PublishOutcome,
   PublisherConnector,
   SessionEnd,
@@ -115,11 +116,16 @@ export class FakeConnector implements SourceConnector, TargetConnector, Publishe
     return session;
   }
 
-  openSource(worker: number): Promise<FakeSession> {
+  /** Every open attempt, failed ones included, with what the caller said about it. */
+  readonly attempts: Array<{ side: SideName; failover: boolean }> = [];
+
+  openSource(worker: number, attempt?: OpenAttempt): Promise<FakeSession> {
+    this.attempts.push({ side: "source", failover: attempt?.failover ?? false });
     return this.open("source", worker);
   }
 
-  openTarget(worker: number): Promise<FakeSession> {
+  openTarget(worker: number, attempt?: OpenAttempt): Promise<FakeSession> {
+    this.attempts.push({ side: "target", failover: attempt?.failover ?? false });
     return this.open("target", worker);
   }
 

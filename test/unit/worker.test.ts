@@ -90,6 +90,12 @@ test("worker - reconnecting a side that was just up: at most 1 s between attempt
   assert.equal(retries.length, 6);
   const caps = [250, 500, 1000, 1000, 1000, 1000];
   retries.forEach((d, i) => assert.ok(d >= caps[i]! / 2 && d <= caps[i]!, `retry ${i}: ${d}`));
+  const target = h.target.attempts.filter((a) => a.side === "target").map((a) => a.failover);
+  assert.deepEqual(
+    target,
+    [false, true, true, true, true, true, true, true],
+    "the first connect is no failover",
+  );
   h.abort.abort();
   await h.run;
 });
