@@ -70,7 +70,7 @@ const STANDBY_RETRY_MS = 1_000;
 const STALL_AFTER_PAUSES = 2;
 
 /** On a reset, the longest wait for the old sessions' close before the new ones are opened. */
-const RESET_CLOSE_WAIT_MS = 1_000;
+const RESET_CLOSE_WAIT_MS = 500;
 
 /** A session that stayed up this long resets the backoff. */
 const STABLE_SESSION_MS = 30_000;

@@ -31,9 +31,9 @@ export const SESSION_DEFAULTS = {
 /**
  * The connect timeout right after a session was lost. A hung leader's node keeps the
  * cluster's interest in connect requests alive and drops them silently until a new leader is
- * elected; 2 s still covers a server's check of a duplicate client id (500 ms).
+ * elected; 1.5 s still covers a server's check of a duplicate client id (500 ms).
  */
-const FAILOVER_CONNECT_TIMEOUT_MS = 2_000;
+const FAILOVER_CONNECT_TIMEOUT_MS = 1_500;
 
 /**
  * A suffix unique to this process. A plain durable is keyed by client id + durable name, so an
