@@ -23,10 +23,10 @@ type TopicLabels = "name";
 type WorkerLabels = "name" | "worker";
 type LimiterLabels = "key" | "name";
 
-/** Seconds; from 1 ms (same-DC publish) to 60 s (a target that is down and retried). */
 /** The registry metrics live in; the HTTP server reads it for /metrics. */
 export { Registry };
 
+/** Seconds; from 1 ms (same-DC publish) to 60 s (a target that is down and retried). */
 export const LATENCY_BUCKETS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ];

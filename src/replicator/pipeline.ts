@@ -49,6 +49,8 @@ import type { PublishFailureReason } from "../errors";
 import type { ReplicationObserver } from "./observer";
 import type { InboundMessage, SampleDecision, Sampler, TargetSession } from "./ports";
 import type { RangeSet } from "./range-set";
+import { StallWatch } from "./stall-watch";
+import type { SetTimer } from "./stall-watch";
 
 export interface PipelineOptions {
   worker: number;
@@ -68,8 +70,8 @@ export interface PipelineOptions {
   pauseAfterMs: number;
   /** Ordered: publishes in flight with none acknowledged for this long are presumed lost. */
   stallAfterMs: number;
-  /** Runs `fn` once after `ms`; returns its cancel (tests pass a fake clock). */
-  setTimer?: (fn: () => void, ms: number) => () => void;
+  /** The stall watch's timer (tests pass a fake clock). */
+  setTimer?: SetTimer;
   /** True while the topic is stalled on a rejected message: accept nothing. */
   isStalled(): boolean;
   /** A retriable failure: the worker resets its sessions. Called at most once. */
@@ -92,11 +94,6 @@ interface Entry {
   refusal?: string;
 }
 
-function startTimer(fn: () => void, ms: number): () => void {
-  const timer = setTimeout(fn, ms);
-  return () => clearTimeout(timer);
-}
-
 /** The decision without a sampler: one shared object, not one per message. */
 const COPY_ALL: SampleDecision = { copy: true, reason: "passed" };
 
@@ -114,10 +111,8 @@ export class Pipeline {
   /** Rule c: until the first publish of this session is acknowledged. */
   private probing: boolean;
   private paused = false;
-  /** Time of the last acknowledged publish (or of the session start). */
-  private lastAckMs: number;
-  private cancelStallTimer?: () => void;
-  private readonly setTimer: (fn: () => void, ms: number) => () => void;
+  /** Ordered: rule b's second half. */
+  private readonly stallWatch?: StallWatch;
   private halted = false;
   private failed = false;
   /** Highest sequence seen in this session (-1: none yet). */
@@ -126,8 +121,26 @@ export class Pipeline {
 
   constructor(private readonly o: PipelineOptions) {
     this.probing = o.ordered;
-    this.lastAckMs = o.now();
-    this.setTimer = o.setTimer ?? startTimer;
+    if (o.ordered) {
+      this.stallWatch = new StallWatch({
+        stallAfterMs: o.stallAfterMs,
+        now: o.now,
+        ...(o.setTimer ? { setTimer: o.setTimer } : {}),
+        inflight: () => ({
+          count: this.inflight,
+          oldestPublishedMs: this.oldestInflight()?.publishedMs,
+        }),
+        onStall: (quietFor, count) => {
+          o.observer.publishFailed(o.worker, "timeout");
+          this.fail(
+            new PublishError(
+              `no publish acknowledged for ${quietFor} ms with ${count} in flight: presumed lost`,
+              "timeout",
+            ),
+          );
+        },
+      });
+    }
   }
 
   /** Messages delivered and not yet acknowledged on the source. */
@@ -197,7 +210,7 @@ export class Pipeline {
   /** Stop publishing new messages; what is in flight still settles. */
   halt(): void {
     this.halted = true;
-    this.stopStallTimer();
+    this.stallWatch?.stop();
   }
 
   /** Resolves when no publish is in flight any more, or after `timeoutMs`. */
@@ -241,37 +254,6 @@ export class Pipeline {
     return this.probing || late;
   }
 
-  /**
-   * Rule b's second half: a target that acknowledges nothing for `stallAfterMs` while
-   * publishes are in flight has lost them; fail now rather than at `publish_timeout`. Armed
-   * by a publish, re-armed while acknowledgements keep coming, idle when nothing is in flight.
-   */
-  private watchForStall(now: number): void {
-    if (this.cancelStallTimer !== undefined) return;
-    const quietSince = Math.max(this.lastAckMs, this.oldestInflight()?.publishedMs ?? now);
-    const wait = Math.max(0, quietSince + this.o.stallAfterMs - now);
-    this.cancelStallTimer = this.setTimer(() => {
-      this.cancelStallTimer = undefined;
-      if (this.halted || this.inflight === 0) return;
-      const at = this.o.now();
-      const oldest = this.oldestInflight();
-      const quietFor = at - Math.max(this.lastAckMs, oldest?.publishedMs ?? at);
-      if (quietFor < this.o.stallAfterMs) return this.watchForStall(at);
-      this.o.observer.publishFailed(this.o.worker, "timeout");
-      this.fail(
-        new PublishError(
-          `no publish acknowledged for ${quietFor} ms with ${this.inflight} in flight: presumed lost`,
-          "timeout",
-        ),
-      );
-    }, wait);
-  }
-
-  private stopStallTimer(): void {
-    this.cancelStallTimer?.();
-    this.cancelStallTimer = undefined;
-  }
-
   /** Ordered: the window's head is the oldest message not acknowledged. */
   private oldestInflight(): Entry | undefined {
     for (const entry of this.window.values()) {
@@ -286,7 +268,7 @@ export class Pipeline {
     entry.published = true;
     entry.publishedMs = now;
     this.inflight++;
-    if (this.o.ordered && this.cancelStallTimer === undefined) this.watchForStall(now);
+    this.stallWatch?.published(now);
     if (this.o.copiedUnacked.delete(msg.sequence)) observer.duplicate(worker);
     this.o.target.publish(this.o.subject, msg.data, msg).then(
       (outcome) => {
@@ -294,7 +276,7 @@ export class Pipeline {
         if (decision.copy) decision.confirm?.();
         const at = this.o.now();
         observer.copied(worker, msg.data.length, at - msg.timestampMs, at - entry.startedMs);
-        this.lastAckMs = at;
+        this.stallWatch?.acknowledged(at);
         this.probing = false;
         this.inflight--;
         this.settle(entry, "done");

@@ -16,6 +16,7 @@ import {
 } from "./backoff";
 import type { ReplicationObserver } from "./observer";
 import { Pipeline } from "./pipeline";
+import type { SetTimer } from "./stall-watch";
 import { RangeSet } from "./range-set";
 import type {
   Sampler,
@@ -54,7 +55,7 @@ export interface WorkerOptions {
   pauseAfterMs: number;
   now(): number;
   /** The pipeline's stall timer (tests pass a fake clock). */
-  setTimer?: (fn: () => void, ms: number) => () => void;
+  setTimer?: SetTimer;
   /** Waits between attempts; cut short by the signal (tests pass a fake). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
