@@ -49,3 +49,34 @@ test("range set - beyond its bound the oldest ranges are forgotten", () => {
   assert.equal(s.has(1), false);
   assert.equal(s.has(7), true);
 });
+
+test("range set - bounded: never claims what was not added, forgets the lowest ranges first (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 6 }),
+      fc.array(fc.integer({ min: 0, max: 200 }), { maxLength: 300 }),
+      (bound, adds) => {
+        const s = new RangeSet(bound);
+        const added = new Set<number>();
+        let highest = -1;
+        for (const n of adds) {
+          s.add(n);
+          added.add(n);
+          highest = Math.max(highest, n);
+          assert.ok(s.ranges <= bound, `${s.ranges} ranges > ${bound}`);
+          assert.equal(s.has(highest), true, `the highest, ${highest}, is kept`);
+        }
+        for (let n = -1; n <= 201; n++) if (s.has(n)) assert.ok(added.has(n), `n=${n}`);
+      },
+    ),
+  );
+});
+
+test("range set - a queued worker's scattered sequences: the oldest forgotten, the newest kept", () => {
+  const s = new RangeSet(100);
+  for (let n = 0; n < 100_000; n += 4) s.add(n);
+  assert.equal(s.ranges, 100);
+  assert.equal(s.has(99_996), true);
+  assert.equal(s.has(99_996 - 4 * 99), true);
+  assert.equal(s.has(99_996 - 4 * 100), false);
+});
