@@ -14,10 +14,9 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { ConnectionError, PublishError, errorText } from "../../src/errors";
-import type { PublishFailureReason } from "../../src/errors";
+import { CopyChain, noStream, refusal } from "../../src/jetstream/copy-chain";
 import { CopyHeaders, messageId } from "../../src/jetstream/copy-headers";
 import type { CopyHeaderOptions } from "../../src/jetstream/copy-headers";
-import { JS_ERR } from "../../src/jetstream/pub-ack";
 import type {
   MessageOrigin,
   PublishOutcome,
@@ -54,8 +53,7 @@ export class OfficialJetStreamSession implements TargetSession {
   private readonly js: JetStreamClient;
   /** Rejections of publishes not settled yet, for the end of the session. */
   private readonly pending = new Set<(err: Error) => void>();
-  private previous: number;
-  private align?: (firstSequence: number) => Promise<void>;
+  private readonly chain: CopyChain;
   private readonly headerBytes: number;
 
   private constructor(
@@ -64,8 +62,7 @@ export class OfficialJetStreamSession implements TargetSession {
   ) {
     this.ended = new Promise((resolve) => (this.endWith = resolve));
     this.js = jetstream(nc, { timeout: o.publishTimeoutMs });
-    this.previous = o.chainFrom ?? -1;
-    this.align = o.align;
+    this.chain = new CopyChain(o.chainFrom, o.align);
     this.headerBytes = o.copy ? new CopyHeaders(o.copy).maxSize() : 0;
     void nc
       .closed()
@@ -104,30 +101,14 @@ export class OfficialJetStreamSession implements TargetSession {
     if (this.isEnded) {
       return Promise.reject(new PublishError("session closed", "connection_closed"));
     }
-    const chained = this.o.chainFrom !== undefined;
-    if (origin !== undefined && chained && origin.sequence <= this.previous) {
-      return Promise.resolve("duplicate"); // the stream has it: stored before this session
+    if (this.chain.has(origin)) return Promise.resolve("duplicate");
+    if (this.chain.mustAlign(origin)) {
+      return this.chain.alignThen(origin, () => this.send(subject, data, origin));
     }
-    if (this.align !== undefined && origin !== undefined) {
-      const align = this.align;
-      this.align = undefined;
-      return align(origin.sequence).then(
-        () => this.send(subject, data, origin, chained),
-        (err: unknown) => {
-          this.align = align;
-          throw new PublishError(`aligning the stream failed: ${errorText(err)}`, "error");
-        },
-      );
-    }
-    return this.send(subject, data, origin, chained);
+    return this.send(subject, data, origin);
   }
 
-  private send(
-    subject: string,
-    data: Buffer,
-    origin: MessageOrigin | undefined,
-    chained: boolean,
-  ): Promise<PublishOutcome> {
+  private send(subject: string, data: Buffer, origin?: MessageOrigin): Promise<PublishOutcome> {
     const opts: Partial<JetStreamPublishOptions> = { timeout: this.o.publishTimeoutMs };
     const copy = this.o.copy;
     if (origin !== undefined && copy !== undefined) {
@@ -139,7 +120,7 @@ export class OfficialJetStreamSession implements TargetSession {
       h.set("Stream-Replicator", copy.replicator);
       opts.headers = h;
       opts.msgID = messageId(copy, origin.sequence);
-      const previous = chained ? this.previous : -1;
+      const previous = this.chain.previousFor(origin);
       if (previous >= 0) opts.expect = { lastMsgID: messageId(copy, previous) };
     }
     return new Promise<PublishOutcome>((resolve, reject) => {
@@ -154,7 +135,7 @@ export class OfficialJetStreamSession implements TargetSession {
           if (settle()) reject(publishError(err, this.o.stream));
         },
       );
-      if (chained && origin !== undefined) this.previous = origin.sequence;
+      if (origin !== undefined) this.chain.sent(origin);
     });
   }
 
@@ -176,23 +157,10 @@ export class OfficialJetStreamSession implements TargetSession {
 
 /** The official client's failures in the product session's terms (src/jetstream/session.ts). */
 function publishError(err: unknown, stream: string): PublishError {
-  if (err instanceof JetStreamApiError) {
-    const reason: PublishFailureReason = err.code === JS_ERR.messageTooLarge ? "rejected" : "error";
-    const text =
-      err.code === JS_ERR.wrongLastMsgId
-        ? `the stream refused a copy that would leave a gap (${err.message}); resuming from its last copy`
-        : `JetStream: ${err.message} (${err.code || err.status})`;
-    return new PublishError(text, reason, { cause: err });
-  }
+  if (err instanceof JetStreamApiError) return refusal(err.code, err.status, err.message, err);
   if (err instanceof TimeoutError) {
     return new PublishError("publish ack timeout", "timeout", { cause: err });
   }
-  if (err instanceof Error && err.name === "JetStreamNotEnabled") {
-    return new PublishError(
-      `no responders: no JetStream stream took the message (stream ${stream} missing, not capturing the subject, or JetStream down)`,
-      "no_responders",
-      { cause: err },
-    );
-  }
+  if (err instanceof Error && err.name === "JetStreamNotEnabled") return noStream(stream, err);
   return new PublishError(errorText(err), "connection_closed", { cause: err });
 }

@@ -11,13 +11,13 @@
  * already holds are confirmed without publishing them again, however long ago they were stored.
  */
 import { PublishError, ConnectionError, errorText } from "../errors";
-import type { PublishFailureReason } from "../errors";
 import { NO_RESPONDERS, NatsConnection } from "../nats/connection";
 import type { ConnectOptions } from "../nats/connection";
 import { PendingReplies } from "../nats/pending-replies";
 import type { MessageOrigin, PublishOutcome, SessionEnd, TargetSession } from "../replicator/ports";
+import { CopyChain, noStream, refusal } from "./copy-chain";
 import type { CopyHeaders } from "./copy-headers";
-import { JS_ERR, parsePubAck } from "./pub-ack";
+import { parsePubAck } from "./pub-ack";
 
 export interface JetStreamSessionOptions {
   connect: ConnectOptions;
@@ -41,17 +41,14 @@ export class JetStreamSession implements TargetSession {
   private readonly pending: PendingReplies<PublishOutcome>;
   private readonly replyPrefix: string;
   private readonly sweep: NodeJS.Timeout;
-  /** Ordered, only writer: the source sequence of the last copy published (-1: none). */
-  private previous: number;
-  private align?: (firstSequence: number) => Promise<void>;
+  private readonly chain: CopyChain;
 
   private constructor(
     private readonly nc: NatsConnection,
     private readonly o: JetStreamSessionOptions,
   ) {
     this.ended = new Promise((resolve) => (this.endWith = resolve));
-    this.previous = o.chainFrom ?? -1;
-    this.align = o.align;
+    this.chain = new CopyChain(o.chainFrom, o.align);
     this.pending = new PendingReplies<PublishOutcome>(
       o.publishTimeoutMs,
       () => new PublishError("publish ack timeout", "timeout"),
@@ -59,7 +56,7 @@ export class JetStreamSession implements TargetSession {
     this.replyPrefix = `${nc.createInbox()}.`;
     nc.subscribe(`${this.replyPrefix}*`, (buf, start, end, _reply, headers, id) => {
       if (headers?.status === NO_RESPONDERS) {
-        this.pending.reject(id, new PublishError(noStream(o.stream), "no_responders"));
+        this.pending.reject(id, noStream(o.stream));
       } else if (headers === undefined) this.onPubAck(id, buf, start, end);
     });
     void nc.closed.then((err) =>
@@ -88,30 +85,14 @@ export class JetStreamSession implements TargetSession {
     if (this.isEnded) {
       return Promise.reject(new PublishError("session closed", "connection_closed"));
     }
-    const chained = this.o.chainFrom !== undefined;
-    if (origin !== undefined && chained && origin.sequence <= this.previous) {
-      return Promise.resolve("duplicate"); // the stream has it: stored before this session
+    if (this.chain.has(origin)) return Promise.resolve("duplicate");
+    if (this.chain.mustAlign(origin)) {
+      return this.chain.alignThen(origin, () => this.send(subject, data, origin));
     }
-    if (this.align !== undefined && origin !== undefined) {
-      const align = this.align;
-      this.align = undefined;
-      return align(origin.sequence).then(
-        () => this.send(subject, data, origin, chained),
-        (err: unknown) => {
-          this.align = align; // retried with the next session's first copy
-          throw new PublishError(`aligning the stream failed: ${errorText(err)}`, "error");
-        },
-      );
-    }
-    return this.send(subject, data, origin, chained);
+    return this.send(subject, data, origin);
   }
 
-  private send(
-    subject: string,
-    data: Buffer,
-    origin: MessageOrigin | undefined,
-    chained: boolean,
-  ): Promise<PublishOutcome> {
+  private send(subject: string, data: Buffer, origin?: MessageOrigin): Promise<PublishOutcome> {
     return new Promise((resolve, reject) => {
       const id = this.pending.add(resolve, reject);
       const headers = origin === undefined ? undefined : this.o.headers;
@@ -120,7 +101,7 @@ export class JetStreamSession implements TargetSession {
           this.nc.publishWith(subject, this.replyPrefix, data.length, copy(data), id);
           return;
         }
-        const previous = chained ? this.previous : -1;
+        const previous = this.chain.previousFor(origin);
         const headerSize = headers.sizeOf(origin.sequence, previous);
         this.nc.publishWith(
           subject,
@@ -133,7 +114,7 @@ export class JetStreamSession implements TargetSession {
           id,
           headerSize,
         );
-        if (chained) this.previous = origin.sequence;
+        this.chain.sent(origin);
       } catch (err) {
         this.pending.reject(id, new PublishError(errorText(err), "connection_closed"));
       }
@@ -143,13 +124,7 @@ export class JetStreamSession implements TargetSession {
   private onPubAck(id: number, buf: Buffer, start: number, end: number): void {
     const ack = parsePubAck(buf, start, end);
     if (ack.kind !== "error") return this.pending.resolve(id, ack.kind);
-    const reason: PublishFailureReason =
-      ack.errCode === JS_ERR.messageTooLarge ? "rejected" : "error";
-    const text =
-      ack.errCode === JS_ERR.wrongLastMsgId
-        ? `the stream refused a copy that would leave a gap (${ack.description}); resuming from its last copy`
-        : `JetStream: ${ack.description} (${ack.errCode || ack.code})`;
-    this.pending.reject(id, new PublishError(text, reason));
+    this.pending.reject(id, refusal(ack.errCode, ack.code, ack.description));
   }
 
   async close(): Promise<void> {
@@ -170,8 +145,4 @@ export class JetStreamSession implements TargetSession {
 
 function copy(data: Buffer): (out: Buffer, at: number) => number {
   return (out, at) => at + data.copy(out, at);
-}
-
-function noStream(stream: string): string {
-  return `no responders: no JetStream stream took the message (stream ${stream} missing, not capturing the subject, or JetStream down)`;
 }

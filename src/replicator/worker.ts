@@ -213,7 +213,11 @@ export class Worker {
     // A cluster without a leader answers no close request; the next session need not wait for
     // it (the old one no longer answers the server's heartbeats, so its client id is released).
     if (signal.aborted) await closed;
-    else await settledWithin(closed, RESET_CLOSE_WAIT_MS);
+    else {
+      const bound = new AbortController();
+      await Promise.race([closed.catch(() => undefined), sleep(RESET_CLOSE_WAIT_MS, bound.signal)]);
+      bound.abort();
+    }
     return why;
   }
 
@@ -290,13 +294,3 @@ export class Worker {
 function describeEnd(side: SideName, end: SessionEnd): string {
   return `${side} session ended (${end.reason}${end.error ? `: ${end.error}` : ""})`;
 }
-
-/** Resolves when `work` settles or after `ms`, whichever is first; `work` goes on either way. */
-async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  await Promise.race([work.then(noop, noop), bound]);
-  clearTimeout(timer);
-}
-
-function noop(): void {}
