@@ -5,7 +5,13 @@
  */
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { ServerProcess, ServerStartError, getFreePorts, makeTempDir } from "./servers";
+import {
+  ServerHandle,
+  ServerProcess,
+  ServerStartError,
+  getFreePorts,
+  makeTempDir,
+} from "./servers";
 
 export const NATS_SERVER_BIN =
   process.env.NATS_SERVER_BIN ?? path.resolve(__dirname, "../../tools/bin/nats-server");
@@ -37,31 +43,15 @@ export interface StartNatsOptions {
   config?: string[];
 }
 
-class NatsServerImpl implements NatsServer {
+class NatsServerImpl extends ServerHandle implements NatsServer {
   constructor(
-    private readonly proc: ServerProcess,
+    proc: ServerProcess,
     readonly url: string,
     readonly port: number,
     readonly name: string,
     readonly monitorUrl: string,
-  ) {}
-  get pid(): number {
-    return this.proc.pid;
-  }
-  get running(): boolean {
-    return this.proc.running;
-  }
-  stop(): Promise<void> {
-    return this.proc.stop();
-  }
-  kill(): Promise<void> {
-    return this.proc.kill();
-  }
-  restart(): Promise<void> {
-    return this.proc.restart();
-  }
-  logs(): string {
-    return this.proc.logs();
+  ) {
+    super(proc);
   }
 }
 

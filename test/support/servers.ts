@@ -383,15 +383,9 @@ function natsConfigLines(maxPayload: number | undefined): string[] {
   return [`max_payload: ${maxPayload}`];
 }
 
-class StanServerImpl implements StanServer {
-  constructor(
-    private readonly proc: ServerProcess,
-    readonly url: string,
-    readonly port: number,
-    readonly clusterId: string,
-    readonly dir: string,
-    readonly monitorUrl: string | undefined,
-  ) {}
+/** A test's handle on one server: what every kind of server delegates to its process. */
+export class ServerHandle {
+  constructor(protected readonly proc: ServerProcess) {}
   get pid(): number {
     return this.proc.pid;
   }
@@ -409,6 +403,19 @@ class StanServerImpl implements StanServer {
   }
   logs(): string {
     return this.proc.logs();
+  }
+}
+
+class StanServerImpl extends ServerHandle implements StanServer {
+  constructor(
+    proc: ServerProcess,
+    readonly url: string,
+    readonly port: number,
+    readonly clusterId: string,
+    readonly dir: string,
+    readonly monitorUrl: string | undefined,
+  ) {
+    super(proc);
   }
   /** First start (startStan and startStanCluster only). */
   start(): Promise<void> {
