@@ -15,3 +15,7 @@ require (
 	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
+
+require srbench/probe v0.0.0
+
+replace srbench/probe => ../probe

@@ -1,5 +1,5 @@
 /**
- * Benchmark payloads, as tools/bin/sr-loadgen (bench/loadgen/main.go) makes them: JSON objects
+ * Benchmark payloads, as the Go load tools make them (bench/probe/probe.go): JSON objects
  * of an exact size whose fixed-width fields are read back here without parsing.
  *
  *   {"id":"000000123","ph":"B","ts":"1732500000000.123","sender":"B-host-000123","pad":"xxx…"}

@@ -13,3 +13,7 @@ require (
 	github.com/nats-io/nuid v1.0.1 // indirect
 	golang.org/x/crypto v0.5.0 // indirect
 )
+
+require srbench/probe v0.0.0
+
+replace srbench/probe => ../probe

@@ -11,9 +11,8 @@
 //	    for T seconds, and records arrival - publish time for the first arrival of each one
 //	    until E distinct live messages arrived (or -timeout passed)
 //
-// Both print one JSON object on stdout. Payloads follow bench/lib/payload.ts exactly:
-//
-//	{"id":"000000123","ph":"B","ts":"1732500000000.123","sender":"B-host-000123","pad":"xxx"}
+// Both print one JSON object on stdout. Payloads, pacing and the latency summary are
+// bench/probe's (the format of bench/lib/payload.ts).
 package main
 
 import (
@@ -22,60 +21,13 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	stan "github.com/nats-io/stan.go"
+	"srbench/probe"
 )
-
-const (
-	idOffset = len(`{"id":"`)
-	idWidth  = 9
-	phOffset = idOffset + idWidth + len(`","ph":"`)
-	tsOffset = phOffset + 1 + len(`","ts":"`)
-	tsWidth  = 17
-	minSize  = 100
-)
-
-type payloads struct {
-	template []byte
-	senders  int
-}
-
-func newPayloads(size, senders int) *payloads {
-	if size < minSize {
-		fail("size must be >= %d", minSize)
-	}
-	t := make([]byte, size)
-	for i := range t {
-		t[i] = 'x'
-	}
-	copy(t[size-2:], `"}`)
-	return &payloads{template: t, senders: senders}
-}
-
-func nowMs() float64 { return float64(time.Now().UnixNano()) / 1e6 }
-
-func (p *payloads) make(phase byte, id int) []byte {
-	buf := make([]byte, len(p.template))
-	copy(buf, p.template)
-	head := fmt.Sprintf(`{"id":"%09d","ph":"%c","ts":"%017.3f","sender":"%c-host-%06d","pad":"`,
-		id, phase, nowMs(), phase, id%p.senders)
-	copy(buf, head)
-	return buf
-}
-
-func decode(b []byte) (phase byte, id int, ts float64, ok bool) {
-	if len(b) < minSize || string(b[:idOffset]) != `{"id":"` {
-		return 0, 0, 0, false
-	}
-	id, err1 := strconv.Atoi(string(b[idOffset : idOffset+idWidth]))
-	ts, err2 := strconv.ParseFloat(string(b[tsOffset:tsOffset+tsWidth]), 64)
-	return b[phOffset], id, ts, err1 == nil && err2 == nil
-}
 
 func fail(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "sr-loadgen: "+format+"\n", args...)
@@ -116,19 +68,17 @@ func (p *publisher) publish(data []byte) {
 }
 
 // paced publishes messages 0..total-1 of a phase at rate msgs/s and waits for every ack.
-func (p *publisher) paced(pl *payloads, phase byte, rate float64, total int) {
-	start := time.Now()
-	ticker := time.NewTicker(time.Millisecond)
-	next := 0
-	for next < total {
-		<-ticker.C
-		due := int(time.Since(start).Seconds() * rate)
-		for ; next < total && next < due; next++ {
-			p.publish(pl.make(phase, next))
-		}
-	}
-	ticker.Stop()
+func (p *publisher) paced(pl *probe.Payloads, phase byte, rate float64, total int) {
+	probe.Paced(pl, phase, rate, total, p.publish)
 	p.wg.Wait()
+}
+
+func payloads(size, senders int) *probe.Payloads {
+	p, err := probe.NewPayloads(size, senders)
+	if err != nil {
+		fail("%v", err)
+	}
+	return p
 }
 
 func emit(v any) {
@@ -151,7 +101,7 @@ func fill(args []string) {
 	if len(*phase) != 1 {
 		fail("-phase must be one letter")
 	}
-	p := newPayloads(*size, *senders)
+	p := payloads(*size, *senders)
 	sc := connect(*cluster, *url, "loadgen-fill")
 	defer sc.Close()
 	pub := &publisher{sc: sc, channel: *channel}
@@ -160,7 +110,7 @@ func fill(args []string) {
 		pub.paced(p, (*phase)[0], *rate, *n)
 	} else {
 		for i := 0; i < *n; i++ {
-			pub.publish(p.make((*phase)[0], i))
+			pub.publish(p.Make((*phase)[0], i))
 		}
 		pub.wg.Wait()
 	}
@@ -184,34 +134,12 @@ func live(args []string) {
 	_ = fs.Parse(args)
 
 	total := int(math.Max(1, math.Round(*rate**seconds)))
-	if *expect < 0 || *expect > total {
-		*expect = total
-	}
-	p := newPayloads(*size, *senders)
-
-	var mu sync.Mutex
-	seen := make([]bool, total)
-	lat := make([]float64, 0, *expect)
-	arrivedAll := make(chan struct{})
+	p := payloads(*size, *senders)
+	probed := probe.NewLatency(total, *expect)
 	dst := connect(*dstCluster, *dstURL, "loadgen-probe")
 	defer dst.Close()
-	sub, err := dst.Subscribe(*channel, func(m *stan.Msg) {
-		at := nowMs()
-		ph, id, ts, ok := decode(m.Data)
-		if !ok || ph != 'L' || id < 0 || id >= total {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if seen[id] {
-			return
-		}
-		seen[id] = true
-		lat = append(lat, at-ts)
-		if len(lat) == *expect {
-			close(arrivedAll)
-		}
-	}, stan.MaxInflight(16384)) // no start option: new messages only
+	sub, err := dst.Subscribe(*channel, func(m *stan.Msg) { probed.Arrived(m.Data) },
+		stan.MaxInflight(16384)) // no start option: new messages only
 	if err != nil {
 		fail("subscribe: %v", err)
 	}
@@ -222,35 +150,7 @@ func live(args []string) {
 	pub := &publisher{sc: src, channel: *channel}
 	start := time.Now()
 	pub.paced(p, 'L', *rate, total)
-	pubSecs := time.Since(start).Seconds()
-
-	complete := true
-	select {
-	case <-arrivedAll:
-	case <-time.After(*timeout):
-		complete = false
-	}
-	mu.Lock()
-	values := append([]float64(nil), lat...)
-	mu.Unlock()
-	sort.Float64s(values)
-	q := func(f float64) float64 {
-		if len(values) == 0 {
-			return math.NaN()
-		}
-		return values[int(math.Min(float64(len(values)-1), math.Floor(f*float64(len(values)))))]
-	}
-	out := map[string]any{
-		"published": total, "seconds": pubSecs, "rate": float64(total) / pubSecs,
-		"expected": *expect, "arrived": len(values), "complete": complete,
-	}
-	if len(values) > 0 {
-		out["latency"] = map[string]float64{
-			"count": float64(len(values)), "p50": q(0.5), "p90": q(0.9), "p99": q(0.99),
-			"p999": q(0.999), "max": values[len(values)-1],
-		}
-	}
-	emit(out)
+	emit(probed.Result(time.Since(start).Seconds(), *timeout))
 }
 
 func main() {

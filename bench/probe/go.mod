@@ -1,0 +1,3 @@
+module srbench/probe
+
+go 1.21
