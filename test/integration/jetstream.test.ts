@@ -170,7 +170,7 @@ test("jetstream - kill -9 of the JetStream server mid-stream and a restart: each
   assert.equal(await proc.stop(), 0);
 });
 
-test("jetstream - kill -9 of the NATS Streaming source mid-stream and a restart: each message exactly once, in order", async () => {
+test("jetstream - kill -9 of the NATS Streaming source mid-stream and a restart: each message exactly once, in order", async (t) => {
   const { proc } = await drainThrough("stan.kill", "STANKILL", 20_000, async ({ source }) => {
     await source.kill();
     await new Promise((r) => setTimeout(r, 1000));
@@ -181,10 +181,11 @@ test("jetstream - kill -9 of the NATS Streaming source mid-stream and a restart:
   // on where the kill lands, so only the redelivery itself is asserted.
   const redelivered = await metric(proc, "stream_replicator_redelivered_msgs_total");
   assert.ok(redelivered > 0, `the source redelivered (${redelivered})`);
+  t.diagnostic(`redelivered ${redelivered}`);
   assert.equal(await proc.stop(), 0);
 });
 
-test("jetstream - NATS Streaming source hung (SIGSTOP), killed mid-stream and restarted: each message exactly once, in order; the redelivered window is acknowledged again without a publish", async () => {
+test("jetstream - NATS Streaming source hung (SIGSTOP), killed mid-stream and restarted: each message exactly once, in order; the redelivered window is acknowledged again without a publish", async (t) => {
   const { proc } = await drainThrough("stan.crash", "STANCRASH", 20_000, async ({ source }) => {
     // Hung first, so the acks of the window copied meanwhile are never read: after the restart
     // the source redelivers messages the stream holds and the replicator knows it acknowledged.
@@ -196,6 +197,7 @@ test("jetstream - NATS Streaming source hung (SIGSTOP), killed mid-stream and re
   });
   const redelivered = await metric(proc, "stream_replicator_redelivered_msgs_total");
   assert.ok(redelivered > 0, `the source redelivered (${redelivered})`);
+  t.diagnostic(`redelivered ${redelivered}`);
   assert.equal(await metric(proc, "stream_replicator_duplicate_publishes_total"), 0);
   assert.equal(await metric(proc, "stream_replicator_duplicates_suppressed_total"), 0);
   assert.equal(await proc.stop(), 0);
