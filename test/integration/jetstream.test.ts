@@ -1,6 +1,7 @@
 // NATS Streaming -> JetStream with real servers: every message once, in source order, with the
 // stan2js headers, byte-exact; the stream checked at start; exactly once across faults.
 import { test, after } from "node:test";
+import type { TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { startStan, stopAll } from "../support/servers";
 import type { StanServer } from "../support/servers";
@@ -155,33 +156,41 @@ async function drainThrough(
   return { proc, payloads, js };
 }
 
+/** kill -9, a second down, then a restart on the same store. */
+async function killAndRestart(server: Pick<StanServer, "kill" | "restart">): Promise<void> {
+  await server.kill();
+  await new Promise((r) => setTimeout(r, 1000));
+  await server.restart();
+}
+
+/** The source's redeliveries after a fault: asserted, printed and returned. */
+async function assertRedelivered(proc: ReplicatorProcess, t: TestContext): Promise<number> {
+  const redelivered = await metric(proc, "stream_replicator_redelivered_msgs_total");
+  assert.ok(redelivered > 0, `the source redelivered the in-flight window (${redelivered})`);
+  t.diagnostic(`redelivered ${redelivered}`);
+  return redelivered;
+}
+
 test("jetstream - kill -9 of the JetStream server mid-stream and a restart: each message exactly once, in order", async (t) => {
-  const { proc } = await drainThrough("js.crash", "JSCRASH", 20_000, async ({ js }) => {
-    await js.kill();
-    await new Promise((r) => setTimeout(r, 1000));
-    await js.restart();
-  });
+  const { proc } = await drainThrough("js.crash", "JSCRASH", 20_000, ({ js }) =>
+    killAndRestart(js),
+  );
   // The in-flight window comes again from the source: each copy is either found in the stream
   // (suppressed) or stored now; the stream holds every message once either way (checked above).
-  const redelivered = await metric(proc, "stream_replicator_redelivered_msgs_total");
+  await assertRedelivered(proc, t);
   const suppressed = await metric(proc, "stream_replicator_duplicates_suppressed_total");
-  assert.ok(redelivered > 0, `the source redelivered the in-flight window (${redelivered})`);
-  t.diagnostic(`redelivered ${redelivered}, of which already in the stream ${suppressed}`);
+  t.diagnostic(`of which already in the stream ${suppressed}`);
   assert.equal(await proc.stop(), 0);
 });
 
 test("jetstream - kill -9 of the NATS Streaming source mid-stream and a restart: each message exactly once, in order", async (t) => {
-  const { proc } = await drainThrough("stan.kill", "STANKILL", 20_000, async ({ source }) => {
-    await source.kill();
-    await new Promise((r) => setTimeout(r, 1000));
-    await source.restart();
-  });
+  const { proc } = await drainThrough("stan.kill", "STANKILL", 20_000, ({ source }) =>
+    killAndRestart(source),
+  );
   // Copies in flight at the kill come again and are dropped by the stream (counted as
   // suppressed); copies acknowledged before it are acknowledged again. How many of each depends
   // on where the kill lands, so only the redelivery itself is asserted.
-  const redelivered = await metric(proc, "stream_replicator_redelivered_msgs_total");
-  assert.ok(redelivered > 0, `the source redelivered (${redelivered})`);
-  t.diagnostic(`redelivered ${redelivered}`);
+  await assertRedelivered(proc, t);
   assert.equal(await proc.stop(), 0);
 });
 
@@ -191,13 +200,9 @@ test("jetstream - NATS Streaming source hung (SIGSTOP), killed mid-stream and re
     // the source redelivers messages the stream holds and the replicator knows it acknowledged.
     process.kill(source.pid, "SIGSTOP");
     await new Promise((r) => setTimeout(r, 1000));
-    await source.kill();
-    await new Promise((r) => setTimeout(r, 1000));
-    await source.restart();
+    await killAndRestart(source);
   });
-  const redelivered = await metric(proc, "stream_replicator_redelivered_msgs_total");
-  assert.ok(redelivered > 0, `the source redelivered (${redelivered})`);
-  t.diagnostic(`redelivered ${redelivered}`);
+  await assertRedelivered(proc, t);
   assert.equal(await metric(proc, "stream_replicator_duplicate_publishes_total"), 0);
   assert.equal(await metric(proc, "stream_replicator_duplicates_suppressed_total"), 0);
   assert.equal(await proc.stop(), 0);
