@@ -43,3 +43,24 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/**
+ * Waits for `task` at most `ms` (timed by `wait`, which tests may fake). True when it settled
+ * in time, false when the time ran out first. Never rejects.
+ */
+export async function settledWithin(
+  task: Promise<unknown>,
+  ms: number,
+  wait: (ms: number, signal: AbortSignal) => Promise<void> = sleep,
+): Promise<boolean> {
+  const deadline = new AbortController();
+  const inTime = await Promise.race([
+    task.then(
+      () => true,
+      () => true,
+    ),
+    wait(ms, deadline.signal).then(() => false),
+  ]);
+  deadline.abort();
+  return inTime;
+}

@@ -12,6 +12,7 @@ import {
   FAILOVER_WINDOW_MS,
   RECONNECT_BACKOFF,
   backoffDelay,
+  settledWithin,
   sleep,
 } from "./backoff";
 import type { ReplicationObserver } from "./observer";
@@ -213,11 +214,7 @@ export class Worker {
     // A cluster without a leader answers no close request; the next session need not wait for
     // it (the old one no longer answers the server's heartbeats, so its client id is released).
     if (signal.aborted) await closed;
-    else {
-      const bound = new AbortController();
-      await Promise.race([closed.catch(() => undefined), sleep(RESET_CLOSE_WAIT_MS, bound.signal)]);
-      bound.abort();
-    }
+    else await settledWithin(closed, RESET_CLOSE_WAIT_MS);
     return why;
   }
 

@@ -9,8 +9,8 @@
  * The injected `publish` should settle on its own (with a publish timeout); a publish that never
  * settles holds the queue until stop() gives up on it.
  */
-import { setTimeout as delay } from "node:timers/promises";
 import { ReplicatorError } from "../errors";
+import { settledWithin, sleep } from "../replicator/backoff";
 import type { AdvisoryEvent } from "./advisor";
 
 export type PublishFn = (subject: string, data: Buffer) => Promise<void>;
@@ -40,8 +40,6 @@ export const ADVISORY_DEFAULTS = Object.freeze({
   initialDelayMs: 500,
   maxDelayMs: 5_000,
 });
-
-const realSleep: SleepFn = (ms, signal) => delay(ms, undefined, { signal }).catch(() => undefined);
 
 /** Delay before attempt `attempt + 1`, after `attempt` failures (attempt >= 1). */
 export function backoffDelayMs(attempt: number, initialMs: number, maxMs: number): number {
@@ -73,7 +71,7 @@ export class AdvisoryPublisher {
       initialDelayMs: options.initialDelayMs ?? ADVISORY_DEFAULTS.initialDelayMs,
       maxDelayMs: options.maxDelayMs ?? ADVISORY_DEFAULTS.maxDelayMs,
     };
-    this.sleep = options.sleep ?? realSleep;
+    this.sleep = options.sleep ?? sleep;
   }
 
   /** Events waiting, including the one being published. */
@@ -111,11 +109,7 @@ export class AdvisoryPublisher {
     this.stopped = true;
     let dropped = 0;
     if (this.running !== undefined) {
-      const deadline = new AbortController();
-      const timedOut = this.sleep(timeoutMs, deadline.signal).then(() => true);
-      const late = await Promise.race([this.running.then(() => false), timedOut]);
-      deadline.abort();
-      if (late) {
+      if (!(await settledWithin(this.running, timeoutMs, this.sleep))) {
         this.abort.abort();
         const job = this.current;
         if (job !== undefined && !job.done) {
