@@ -10,11 +10,18 @@ import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { NATS_SERVER_BIN, startNatsServer } from "../test/support/nats-server";
 import { STAN_SERVER_BIN, startStan, stopAll } from "../test/support/servers";
-import type { StanServer } from "../test/support/servers";
 import { measureBrokerLatency, probeRate } from "./lib/broker-latency";
 import { STAN_BENCH_BIN, measureCeiling } from "./lib/ceiling";
 import { LOADGEN_BIN } from "./lib/load";
-import { OURS_MAIN, PEER_BIN, PEER_LABEL, REPO, STATE_SEED, contenderList } from "./lib/contenders";
+import {
+  OURS_MAIN,
+  PEER_BIN,
+  PEER_LABEL,
+  REPO,
+  STATE_SEED,
+  contenderList,
+  requireTools,
+} from "./lib/contenders";
 import type { ContenderSpec } from "./lib/contenders";
 import {
   JSBRIDGE_BIN,
@@ -31,8 +38,8 @@ import { formatProfile, summarizeProfile } from "./lib/profile";
 import type { ProfileSummary } from "./lib/profile";
 import { fillJetStreamRatios, formatJetStreamTable, formatTable, writeReport } from "./lib/report";
 import type { Report } from "./lib/report";
-import { emptyResult, runScenario } from "./lib/scenario";
-import type { RunResult, ScenarioContext, Server } from "./lib/scenario";
+import { emptyResult, runScenario, toServer } from "./lib/scenario";
+import type { RunResult, ScenarioContext } from "./lib/scenario";
 import { runSoak } from "./lib/soak";
 
 /** No store limits: the default 1,000,000 messages / ~1 GB per channel would discard data. */
@@ -64,8 +71,8 @@ function machine(): Record<string, unknown> {
   };
 }
 
-function requireTools(o: BenchOptions, specs: ContenderSpec[]): void {
-  const need: Array<[boolean, string, string]> = [
+function requireContenderTools(o: BenchOptions, specs: ContenderSpec[]): void {
+  requireTools([
     [true, STAN_SERVER_BIN, "bash scripts/install-servers.sh"],
     [
       !o.only || o.only.includes("ceiling"),
@@ -84,20 +91,11 @@ function requireTools(o: BenchOptions, specs: ContenderSpec[]): void {
     [specs.some((s) => s.kind === "js-sync"), JSSYNC_BIN, "npm run bench (builds bench/jssync)"],
     [withJetStream(specs), JSLIVE_BIN, "npm run bench (builds bench/jslive)"],
     [specs.some((s) => s.main === OURS_OFFICIAL_JS_MAIN), OURS_OFFICIAL_JS_MAIN, "npm run build"],
-  ];
-  const missing = need.filter(([wanted, file]) => wanted && !existsSync(file));
-  if (missing.length > 0) {
-    throw new Error(missing.map(([, file, fix]) => `${file} is missing (${fix})`).join("\n"));
-  }
+  ]);
 }
 
 function withJetStream(specs: ContenderSpec[]): boolean {
   return specs.some((s) => s.target === "jetstream");
-}
-
-function toServer(s: StanServer): Server {
-  if (!s.monitorUrl) throw new Error(`${s.clusterId}: no monitoring port`);
-  return { url: s.url, clusterId: s.clusterId, monitorUrl: s.monitorUrl, pid: s.pid };
 }
 
 async function main(): Promise<number> {
@@ -109,7 +107,7 @@ async function main(): Promise<number> {
   // --soak: a long run of ours alone instead of the contenders (bench/lib/soak.ts).
   if (o.soakMs !== undefined) return runSoak(o, log);
   const specs = contenderList(o);
-  requireTools(o, specs);
+  requireContenderTools(o, specs);
   const started = new Date();
   const tag = started.getTime().toString(36);
   const resultsDir = o.results ?? path.join(REPO, "bench", "results");

@@ -78,6 +78,16 @@ export interface RunningContender {
   profileDir?: string;
 }
 
+/** Throws one line per tool that is not there, each with the command that makes it. */
+export function requireTools(
+  need: ReadonlyArray<[wanted: boolean, file: string, fix: string]>,
+): void {
+  const missing = need.filter(([wanted, file]) => wanted && !existsSync(file));
+  if (missing.length > 0) {
+    throw new Error(missing.map(([, file, fix]) => `${file} is missing (${fix})`).join("\n"));
+  }
+}
+
 export const MAX_IN_FLIGHT = 1024;
 /** Limiter state entries pre-seeded for the state-save contender (and limiter-memory.ts). */
 export const STATE_SEED = 1_000_000;

@@ -9,7 +9,7 @@
  * servers' own store times, order and loss as the fault test bed checks them
  * (failover-analysis.ts).
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { startPacedPublisher } from "../../test/support/paced-publisher";
 import { readUntilComplete } from "../../test/support/replication-helpers";
@@ -24,7 +24,9 @@ import { figures, startReplicator, waitHealthy } from "./failover-replicator";
 import type { Replicator } from "./failover-replicator";
 import type { LoadWait } from "./load-wait";
 import { channelInfo, sourceProgress } from "./monitor";
+import { processState } from "./proc";
 import type { Child } from "./proc";
+import { sleep } from "../../src/replicator/backoff";
 
 export type FailoverScenario = "kill" | "stop";
 
@@ -86,8 +88,6 @@ export interface FailoverRun extends Partial<FailoverFigures> {
   /** The replicator's output (the last 4,000 characters) when the run failed. */
   outputTail?: string;
 }
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runFailover(o: FailoverRunOptions): Promise<FailoverRun> {
   const r: FailoverRun = {
@@ -168,7 +168,7 @@ async function measure(
         timeoutMs: 2000,
         message: "the leader stopped",
       });
-      resumed = delay(HANG_MS - (Date.now() - faultAt)).then(() => target.resume(leader));
+      resumed = sleep(HANG_MS - (Date.now() - faultAt)).then(() => target.resume(leader));
     }
     const deadAt = Date.now();
     const seen = await watch(
@@ -241,7 +241,7 @@ async function watch(
       if (info) polls.push({ at: Date.now(), lastSeq: info.last_seq });
       if (info && info.last_seq >= enough) break;
     }
-    await delay(Math.max(0, POLL_MS - (Date.now() - tick)));
+    await sleep(Math.max(0, POLL_MS - (Date.now() - tick)));
   }
   if (!elected) throw new Error(`no new leader within ${WATCH_MAX_MS} ms`);
   return { ...elected, polls };
@@ -256,16 +256,6 @@ async function waitSettled(source: SourceServer, channel: string): Promise<void>
     },
     { timeoutMs: SETTLE_DEADLINE_MS, message: "the source durable acknowledged everything" },
   );
-}
-
-/** The state letter of /proc/<pid>/stat ("T" once SIGSTOP took effect). */
-function processState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
-  } catch {
-    return undefined;
-  }
 }
 
 function stored(m: ReadMessage): StoredMessage {

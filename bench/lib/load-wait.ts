@@ -5,6 +5,7 @@
  * run go ahead, saying so in its result.
  */
 import os from "node:os";
+import { sleep } from "../../src/replicator/backoff";
 
 export interface LoadWaitOptions {
   /** Measure once the 1-minute load average is below this. */
@@ -34,7 +35,6 @@ export const LOAD_POLL_MS = 60_000;
 export const LOAD_TIMEOUT_MS = 20 * 60_000;
 
 const oneMinuteLoad = (): number => os.loadavg()[0] ?? 0;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function waitForQuietMachine(o: LoadWaitOptions): Promise<LoadWait> {
   const loadavg = o.loadavg ?? oneMinuteLoad;

@@ -21,18 +21,27 @@ function ticksPerSecond(): number {
   return clockTicks;
 }
 
-/** CPU seconds (user + system) the process used so far; undefined once it is gone. */
-export function cpuSeconds(pid: number): number | undefined {
+/** The fields of /proc/<pid>/stat after the command name (state first); undefined once gone. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const utime = Number(rest[11]);
-    const stime = Number(rest[12]);
-    return (utime + stime) / ticksPerSecond();
+    // The command name is in parentheses and may contain spaces.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return undefined;
   }
+}
+
+/** CPU seconds (user + system) the process used so far; undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  const rest = statFields(pid);
+  if (rest === undefined) return undefined;
+  return (Number(rest[11]) + Number(rest[12])) / ticksPerSecond();
+}
+
+/** The process's state letter ("T" once a SIGSTOP took effect); undefined once it is gone. */
+export function processState(pid: number): string | undefined {
+  return statFields(pid)?.[0];
 }
 
 /** Peak resident set size in MiB (VmHWM); undefined once the process is gone. */

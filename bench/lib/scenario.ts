@@ -14,12 +14,19 @@ import type { LiveResult, PayloadSpec } from "./load";
 import { channelInfo, sourceProgress, waitForProgress } from "./monitor";
 import { nowMs } from "./payload";
 import { cpuSeconds, peakRssMiB } from "./proc";
+import type { StanServer } from "../../test/support/servers";
 import { verifyTarget } from "./verify";
 import type { Verification } from "./verify";
 
 export interface Server extends Endpoint {
   monitorUrl: string;
   pid: number;
+}
+
+/** A STAN server the harness started, as a benchmark server (it needs its monitoring port). */
+export function toServer(s: StanServer): Server {
+  if (!s.monitorUrl) throw new Error(`${s.clusterId}: no monitoring port`);
+  return { url: s.url, clusterId: s.clusterId, monitorUrl: s.monitorUrl, pid: s.pid };
 }
 
 /** The nats-server with JetStream that JetStream contenders copy to. */

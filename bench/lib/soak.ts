@@ -16,7 +16,7 @@ import { stateFilePath } from "../../src/sampling/state-file";
 import { STAN_SERVER_BIN, startStan, stopAll } from "../../test/support/servers";
 import type { StanServer } from "../../test/support/servers";
 import { waitFor } from "../../test/support/stan-client";
-import { OURS_MAIN, REPO, launch } from "./contenders";
+import { OURS_MAIN, REPO, launch, requireTools } from "./contenders";
 import type { ContenderSpec, RunningContender } from "./contenders";
 import { waitForQuietMachine } from "./load-wait";
 import type { LoadWait } from "./load-wait";
@@ -24,13 +24,14 @@ import { LOADGEN_BIN, publishPaced } from "./load";
 import { channelInfo, sourceProgress, waitForProgress } from "./monitor";
 import type { BenchOptions } from "./options";
 import { peakRssMiB, rssMiB } from "./proc";
-import { runScenario } from "./scenario";
+import { runScenario, toServer } from "./scenario";
 import type { RunResult, Server } from "./scenario";
 import { formatSoak } from "./soak-report";
 import { longestBlock, summarizeRss, verifySoak } from "./soak-summary";
 import type { RssSummary, SoakCounts, SoakSample, SoakVerdict } from "./soak-summary";
 import { verifyTarget } from "./verify";
 import type { Verification } from "./verify";
+import { sleep } from "../../src/replicator/backoff";
 
 const SAMPLE_MS = 10_000;
 const WARMUP_MS = 60_000;
@@ -85,18 +86,13 @@ export interface SoakReport {
   error?: string;
 }
 
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 export async function runSoak(o: BenchOptions, log: (line: string) => void): Promise<number> {
   const soakMs = o.soakMs ?? 0;
-  const tools: Array<[string, string]> = [
-    [STAN_SERVER_BIN, "bash scripts/install-servers.sh"],
-    [LOADGEN_BIN, "npm run bench (builds bench/loadgen)"],
-    [OURS_MAIN, "npm run build"],
-  ];
-  const missing = tools.filter(([file]) => !existsSync(file));
-  if (missing.length > 0)
-    throw new Error(missing.map(([file, fix]) => `${file} is missing (${fix})`).join("\n"));
+  requireTools([
+    [true, STAN_SERVER_BIN, "bash scripts/install-servers.sh"],
+    [true, LOADGEN_BIN, "npm run bench (builds bench/loadgen)"],
+    [true, OURS_MAIN, "npm run build"],
+  ]);
   const report: SoakReport = {
     started: new Date().toISOString(),
     machine: { nproc: os.availableParallelism(), cpuModel: os.cpus()[0]?.model },
@@ -138,14 +134,14 @@ async function soak(
     startStan({ clusterId: "dc1", ...common }),
     startStan({ clusterId: "dc2", ...common }),
   ]);
-  const source = server(dc1);
+  const source = toServer(dc1);
   const tag = Date.now().toString(36);
   const payload = { size: o.size, senders: o.senders };
 
   let rate = o.liveRate;
   if (rate === undefined) {
     log(`drain: ${o.count} messages from ${o.senders} senders to find the drain rate`);
-    const ctx = { source, target: server(dc2), count: o.count, size: o.size, senders: o.senders };
+    const ctx = { source, target: toServer(dc2), count: o.count, size: o.size, senders: o.senders };
     const drain = await runScenario(DRAIN_SPEC, {
       ...ctx,
       liveSeconds: 0,
@@ -167,7 +163,7 @@ async function soak(
   const dir = path.join(workDir, runId);
   const running = await launch(SOAK_SPEC, {
     source,
-    target: server(dc2),
+    target: toServer(dc2),
     channel,
     runId,
     dir,
@@ -190,7 +186,7 @@ async function soak(
     () => undefined,
   );
   const sleepUntil = (at: number): Promise<void> =>
-    Promise.race([delay(Math.max(0, at - Date.now())), ended]);
+    Promise.race([sleep(Math.max(0, at - Date.now())), ended]);
 
   const restarter = (async () => {
     for (let k = 1; k * o.restartEveryMs < soakMs; k++) {
@@ -263,10 +259,6 @@ async function soak(
   report.verdict = verifySoak(report.counts);
   report.rss = summarizeRss(report.samples, WARMUP_MS);
   report.longestBlock = longestBlock(report.samples);
-}
-
-function server(s: StanServer): Server {
-  return { url: s.url, clusterId: s.clusterId, monitorUrl: s.monitorUrl ?? "", pid: s.pid };
 }
 
 export interface Scraper {
@@ -346,7 +338,7 @@ async function restartTarget(
       const isUp = await up();
       if (!isUp) down = true;
       else if (down) return Date.now() - at;
-      await delay(50);
+      await sleep(50);
     }
     return undefined;
   })();
